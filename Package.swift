@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "MeetKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meetkit", targets: ["meetkit"]),
+        .library(name: "MeetKitStore", targets: ["MeetKitStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CDNSSD",
+            pkgConfig: "avahi-compat-libdns_sd",
+            providers: [.apt(["libavahi-compat-libdnssd-dev"])]
+        ),
+
+        // MARK: Pure modules (no I/O, no clocks, no randomness of their own)
+        .target(name: "MeetKitCrypto", dependencies: ["CSodium"]),
+        .target(name: "MeetKitCore", dependencies: ["MeetKitCrypto"]),
+
+        // MARK: I/O
+        .target(
+            name: "MeetKitStore",
+            dependencies: ["MeetKitCore", "MeetKitCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "meetkit",
+            dependencies: ["MeetKitStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "meetkit-bench", dependencies: ["MeetKitStore"]),
+        .executableTarget(name: "meetkit-devtool", dependencies: ["MeetKitStore"]),
+
+        // MARK: Tests
+        .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
+        .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
+        .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitStore", "meetkit-devtool"]),
+        .testTarget(name: "MeetKitCLITests", dependencies: ["meetkit", "meetkit-devtool"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

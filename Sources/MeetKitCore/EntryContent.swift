@@ -1,0 +1,223 @@
+/// What an entry says, once its body is decrypted (Protocol/entries.md §Content).
+public enum EntryContent: Hashable, Sendable {
+    case genesis(name: String)
+    case profile(pseudonym: String)
+    case meetingOpen(topic: String?)
+    case meetingClose(meeting: EntryID)
+    case share(Share)
+    case checkIn(CheckIn)
+
+    public var kind: EntryKind {
+        switch self {
+        case .genesis: .genesis
+        case .profile: .profile
+        case .meetingOpen: .meetingOpen
+        case .meetingClose: .meetingClose
+        case .share: .share
+        case .checkIn: .checkIn
+        }
+    }
+}
+
+/// What a member tells the group.
+public struct Share: Hashable, Sendable {
+    public var text: String
+    /// The meeting it was said in, if any.
+    public var meeting: EntryID?
+
+    public init(text: String, meeting: EntryID? = nil) {
+        self.text = text
+        self.meeting = meeting
+    }
+}
+
+/// How a member is doing: attendance and accountability.
+public struct CheckIn: Hashable, Sendable {
+    public static let moods: ClosedRange<UInt8> = 1...5
+
+    /// 1 (struggling) … 5 (doing well).
+    public var mood: UInt8
+    public var note: String?
+    /// A milestone such as days sober.
+    public var milestoneDays: UInt32?
+    /// "I would like support": other members may reach out.
+    public var wantsSupport: Bool
+    public var meeting: EntryID?
+
+    public init(mood: UInt8, note: String? = nil, milestoneDays: UInt32? = nil, wantsSupport: Bool = false, meeting: EntryID? = nil) {
+        self.mood = mood
+        self.note = note
+        self.milestoneDays = milestoneDays
+        self.wantsSupport = wantsSupport
+        self.meeting = meeting
+    }
+}
+
+/// Why a body's content was refused. Every field is bounded; see Protocol/entries.md §Content.
+public enum ContentError: Error, Hashable, Sendable {
+    case truncated
+    case unknownField(UInt8)
+    case fieldsOutOfOrder
+    case missingField(String)
+    case invalidText(String)
+    case emptyText(String)
+    case tooLong(String, maximum: Int)
+    case invalidValue(String)
+
+    public var explanation: String {
+        switch self {
+        case .truncated: "the content ends in the middle of a field"
+        case .unknownField(let tag): "the content has an unknown field \(tag)"
+        case .fieldsOutOfOrder: "the content's fields are out of order or repeated"
+        case .missingField(let name): "the content lacks its \(name)"
+        case .invalidText(let name): "the \(name) is not valid UTF-8"
+        case .emptyText(let name): "the \(name) is empty"
+        case .tooLong(let name, let max): "the \(name) is longer than \(max) bytes"
+        case .invalidValue(let name): "the \(name) has an invalid value"
+        }
+    }
+}
+
+// MARK: - Limits
+
+extension EntryContent {
+    /// Byte limits of the text fields (UTF-8).
+    public enum Limit {
+        public static let groupName = 128
+        public static let pseudonym = 64
+        public static let topic = 256
+        public static let shareText = 16_000
+        public static let note = 4_000
+    }
+}
+
+// MARK: - Canonical encoding
+
+extension EntryContent {
+    /// Fields as (tag, value), tags strictly ascending; absent optionals are omitted.
+    public func encoded() throws(ContentError) -> [UInt8] {
+        var fields = FieldWriter()
+        switch self {
+        case .genesis(let name):
+            try fields.text(1, name, "group name", max: Limit.groupName)
+        case .profile(let pseudonym):
+            try fields.text(1, pseudonym, "pseudonym", max: Limit.pseudonym)
+        case .meetingOpen(let topic):
+            if let topic { try fields.text(1, topic, "topic", max: Limit.topic) }
+        case .meetingClose(let meeting):
+            fields.raw(1, meeting.bytes)
+        case .share(let share):
+            try fields.text(1, share.text, "share text", max: Limit.shareText)
+            if let meeting = share.meeting { fields.raw(2, meeting.bytes) }
+        case .checkIn(let c):
+            guard CheckIn.moods.contains(c.mood) else { throw .invalidValue("mood") }
+            fields.raw(1, [c.mood])
+            if let note = c.note { try fields.text(2, note, "note", max: Limit.note) }
+            if let days = c.milestoneDays {
+                var w = ByteWriter()
+                w.write(days)
+                fields.raw(3, w.bytes)
+            }
+            if c.wantsSupport { fields.raw(4, [1]) }
+            if let meeting = c.meeting { fields.raw(5, meeting.bytes) }
+        }
+        return fields.writer.bytes
+    }
+
+    /// Decodes a body's plaintext, accepting only the one canonical encoding.
+    public init(kind: EntryKind, decoding bytes: [UInt8]) throws(ContentError) {
+        var fields = try FieldReader(bytes)
+        switch kind {
+        case .genesis:
+            self = .genesis(name: try fields.requiredText(1, "group name", max: Limit.groupName))
+        case .profile:
+            self = .profile(pseudonym: try fields.requiredText(1, "pseudonym", max: Limit.pseudonym))
+        case .meetingOpen:
+            self = .meetingOpen(topic: try fields.text(1, "topic", max: Limit.topic))
+        case .meetingClose:
+            guard let meeting = try fields.entryID(1, "meeting") else { throw .missingField("meeting") }
+            self = .meetingClose(meeting: meeting)
+        case .share:
+            let text = try fields.requiredText(1, "share text", max: Limit.shareText)
+            self = .share(Share(text: text, meeting: try fields.entryID(2, "meeting")))
+        case .checkIn:
+            guard let mood = try fields.raw(1, "mood", length: 1)?.first else { throw .missingField("mood") }
+            guard CheckIn.moods.contains(mood) else { throw .invalidValue("mood") }
+            let note = try fields.text(2, "note", max: Limit.note)
+            let days = try fields.raw(3, "milestone", length: 4).map { bytes in
+                bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            }
+            let support = try fields.raw(4, "support flag", length: 1)
+            guard support == nil || support == [1] else { throw .invalidValue("support flag") }
+            let meeting = try fields.entryID(5, "meeting")
+            self = .checkIn(CheckIn(mood: mood, note: note, milestoneDays: days, wantsSupport: support != nil, meeting: meeting))
+        }
+        try fields.finish()
+    }
+}
+
+/// Writes fields as tag (1 byte), length (2 bytes, big-endian), value.
+private struct FieldWriter {
+    var writer = ByteWriter()
+
+    mutating func raw(_ tag: UInt8, _ value: [UInt8]) {
+        writer.write(tag)
+        writer.write(UInt16(value.count))
+        writer.write(value)
+    }
+
+    mutating func text(_ tag: UInt8, _ value: String, _ name: String, max: Int) throws(ContentError) {
+        let bytes = Array(value.utf8)
+        guard !bytes.isEmpty else { throw .emptyText(name) }
+        guard bytes.count <= max else { throw .tooLong(name, maximum: max) }
+        raw(tag, bytes)
+    }
+}
+
+/// Reads fields in order; each accessor consumes its field if it is next.
+private struct FieldReader {
+    private var fields: [(tag: UInt8, value: [UInt8])] = []
+    private var index = 0
+
+    init(_ bytes: [UInt8]) throws(ContentError) {
+        var r = ByteReader(bytes)
+        var lastTag: UInt8 = 0
+        while !r.isAtEnd {
+            guard let tag = r.readUInt8(), let length = r.readUInt16(), let value = r.readBytes(Int(length)) else {
+                throw .truncated
+            }
+            guard tag > lastTag else { throw .fieldsOutOfOrder }
+            lastTag = tag
+            fields.append((tag, value))
+        }
+    }
+
+    mutating func raw(_ tag: UInt8, _ name: String, length: Int? = nil) throws(ContentError) -> [UInt8]? {
+        guard index < fields.count, fields[index].tag == tag else { return nil }
+        let value = fields[index].value
+        index += 1
+        if let length, value.count != length { throw .invalidValue(name) }
+        return value
+    }
+
+    mutating func text(_ tag: UInt8, _ name: String, max: Int) throws(ContentError) -> String? {
+        guard let bytes = try raw(tag, name) else { return nil }
+        guard !bytes.isEmpty else { throw .emptyText(name) }
+        guard bytes.count <= max else { throw .tooLong(name, maximum: max) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidText(name) }
+        return text
+    }
+
+    mutating func requiredText(_ tag: UInt8, _ name: String, max: Int) throws(ContentError) -> String {
+        guard let text = try text(tag, name, max: max) else { throw .missingField(name) }
+        return text
+    }
+
+    mutating func entryID(_ tag: UInt8, _ name: String) throws(ContentError) -> EntryID? {
+        try raw(tag, name, length: EntryID.length).flatMap { EntryID(bytes: $0) }
+    }
+
+    func finish() throws(ContentError) {
+        guard index == fields.count else { throw .unknownField(fields[index].tag) }
+    }
+}

@@ -1,0 +1,72 @@
+import MeetKitCore
+import MeetKitCrypto
+
+/// The member's long-term secrets, sealed under the passphrase (Protocol/storage.md §Keystore).
+///
+/// Layout: magic (16) ‖ version (1) ‖ Argon2id operations (8) ‖ memory (8) ‖ salt (16) ‖
+/// nonce (24) ‖ XChaCha20-Poly1305(seed ‖ store key) (80). Everything before the ciphertext
+/// is its associated data, so the cost parameters cannot be altered unnoticed.
+struct Keystore {
+    static let magic = Array("MEETKIT-KEYSTORE".utf8)
+    static let version: UInt8 = 1
+    static let secretsLength = SigningKey.seedLength + 32
+    static let encodedLength = 16 + 1 + 8 + 8 + Argon2id.saltLength + AEAD.nonceLength + secretsLength + AEAD.tagLength
+
+    /// The member's Ed25519 identity.
+    let identity: SigningKey
+    /// Random key that seals everything in the database.
+    let storeKey: SecretBytes
+
+    init(identity: SigningKey, storeKey: SecretBytes) {
+        self.identity = identity
+        self.storeKey = storeKey
+    }
+
+    /// The keystore file's bytes, sealed under `passphrase`.
+    func sealed(passphrase: SecretBytes, cost: Argon2id.Cost) throws -> [UInt8] {
+        let salt = SecureRandom.bytes(Argon2id.saltLength)
+        let nonce = SecureRandom.bytes(AEAD.nonceLength)
+        let key = try Argon2id.deriveKey(length: AEAD.keyLength, passphrase: passphrase, salt: salt, cost: cost)
+        var w = ByteWriter(capacity: Self.encodedLength)
+        w.write(Self.magic)
+        w.write(Self.version)
+        w.write(cost.operations)
+        w.write(UInt64(cost.memoryBytes))
+        w.write(salt)
+        w.write(nonce)
+        let prefix = w.bytes
+        var secrets = identity.seed.exposedCopy() + storeKey.exposedCopy()
+        defer { SecretBytes.wipe(&secrets) }
+        w.write(AEAD.seal(secrets, associatedData: prefix, nonce: nonce, key: key))
+        return w.bytes
+    }
+
+    /// Opens a keystore file. Throws `damagedKeystore` for a file that is not a keystore and
+    /// `wrongPassphrase` when the passphrase does not open it.
+    static func unseal(_ bytes: [UInt8], passphrase: SecretBytes, path: String) throws -> Keystore {
+        let damaged = StoreError(.damagedKeystore, "The keystore \(path) is damaged; restore it from a backup.")
+        guard bytes.count == encodedLength else { throw damaged }
+        var r = ByteReader(bytes)
+        guard r.readBytes(magic.count) == magic else { throw damaged }
+        guard r.readUInt8() == version else {
+            throw StoreError(.damagedKeystore, "The keystore \(path) was written by a newer MeetKit; upgrade MeetKit to open it.")
+        }
+        guard let operations = r.readUInt64(), let memory = r.readUInt64(), memory <= UInt64(Int.max),
+              let salt = r.readBytes(Argon2id.saltLength), let nonce = r.readBytes(AEAD.nonceLength)
+        else { throw damaged }
+        let cost = Argon2id.Cost(operations: operations, memoryBytes: Int(memory))
+        guard cost.isWithinLibraryLimits else { throw damaged }
+        let prefix = Array(bytes[0..<r.offset])
+        let ciphertext = Array(bytes[r.offset...])
+        let key = try Argon2id.deriveKey(length: AEAD.keyLength, passphrase: passphrase, salt: salt, cost: cost)
+        guard var secrets = AEAD.open(ciphertext, associatedData: prefix, nonce: nonce, key: key) else {
+            throw StoreError(.wrongPassphrase, "The passphrase is wrong for the keystore \(path).")
+        }
+        defer { SecretBytes.wipe(&secrets) }
+        var seed = Array(secrets[0..<SigningKey.seedLength])
+        var store = Array(secrets[SigningKey.seedLength...])
+        return Keystore(
+            identity: try SigningKey(seed: SecretBytes(consuming: &seed)),
+            storeKey: SecretBytes(consuming: &store))
+    }
+}

@@ -1,0 +1,400 @@
+import Foundation
+import GRDB
+import MeetKitCore
+import MeetKitCrypto
+
+/// A member's node on disk: identity, group keys and the append-only log, all sealed at rest
+/// (Protocol/storage.md). One process at a time holds a `Store`; others wait for its lock.
+///
+/// Every method that changes the log commits one SQLite transaction in WAL mode with
+/// `synchronous=FULL` before it returns, so a returned entry survives a crash or power cut.
+public final class Store {
+    public let directory: DataDirectory
+    public let identity: SigningKey
+    public private(set) var pseudonym: String
+
+    private let lock: DirectoryLock
+    private let database: DatabaseQueue
+    private let atRest: AtRest
+    private var keys: [GroupID: GroupKeys] = [:]
+    private var logs: [GroupID: GroupLog] = [:]
+
+    public var memberID: PublicKey { identity.publicKey }
+
+    private init(
+        directory: DataDirectory, lock: DirectoryLock, database: DatabaseQueue, keystore: Keystore, pseudonym: String
+    ) {
+        self.directory = directory
+        self.lock = lock
+        self.database = database
+        self.identity = keystore.identity
+        self.atRest = AtRest(storeKey: keystore.storeKey)
+        self.pseudonym = pseudonym
+    }
+
+    // MARK: - Creating and opening
+
+    /// Creates a new node in `directory` (made if missing) for a member called `pseudonym`.
+    public static func create(
+        at directory: DataDirectory, passphrase: SecretBytes, pseudonym: String, cost: Argon2id.Cost = .moderate
+    ) throws -> Store {
+        guard passphrase.count >= 8 else {
+            throw StoreError(.weakPassphrase, "Choose a passphrase of at least 8 characters.")
+        }
+        do { _ = try EntryContent.profile(pseudonym: pseudonym).encoded() } catch {
+            throw StoreError(.invalidContent, "The name cannot be used: \(error.explanation).")
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw FileSystem.ioError("create", directory.path)
+        }
+        guard FileSystem.isWritableDirectory(directory.path) else { throw FileSystem.ioError("write in", directory.path) }
+        let lock = try DirectoryLock(path: directory.lock)
+        guard !FileSystem.exists(directory.keystore) else {
+            throw StoreError(.alreadyInitialized, "\(directory.path) already holds a MeetKit node; nothing was changed.")
+        }
+        guard !FileSystem.exists(directory.database) else {
+            throw StoreError(
+                .alreadyInitialized,
+                "\(directory.path) holds a log but no keystore; move it aside before running init again.")
+        }
+
+        let keystore = Keystore(identity: .generate(), storeKey: SecretBytes(randomCount: 32))
+        let sealedKeystore = try keystore.sealed(passphrase: passphrase, cost: cost)
+        let database = try openDatabase(directory)
+        let store = Store(directory: directory, lock: lock, database: database, keystore: keystore, pseudonym: pseudonym)
+        try store.write { db in
+            try Schema.create(db)
+            try store.putMeta(db, "check", Array("meetkit".utf8))
+            try store.putMeta(db, "pseudonym", Array(pseudonym.utf8))
+        }
+        // The keystore comes last: its presence is what marks a node as set up.
+        try FileSystem.writeAtomically(sealedKeystore, to: directory.keystore)
+        return store
+    }
+
+    /// Opens the node in `directory`, unlocking it with `passphrase`.
+    public static func open(at directory: DataDirectory, passphrase: SecretBytes) throws -> Store {
+        guard FileSystem.exists(directory.keystore) else {
+            throw StoreError(.notInitialized, "No MeetKit node in \(directory.path); run 'meetkit init --name NAME' first.")
+        }
+        guard FileSystem.isWritableDirectory(directory.path) else { throw FileSystem.ioError("write in", directory.path) }
+        let lock = try DirectoryLock(path: directory.lock)
+        let keystore = try Keystore.unseal(
+            try FileSystem.read(directory.keystore), passphrase: passphrase, path: directory.keystore)
+        guard let size = FileSystem.size(directory.database), size > 0 else {
+            throw StoreError(
+                .damagedDatabase,
+                "The log \(directory.database) is missing or empty; restore it from a backup, or sync it again from another member.")
+        }
+        let database = try openDatabase(directory)
+        let store = Store(directory: directory, lock: lock, database: database, keystore: keystore, pseudonym: "")
+        try store.load()
+        return store
+    }
+
+    private static func openDatabase(_ directory: DataDirectory) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // FULL: a commit is on disk when it returns. MEMORY: no plaintext in temp files.
+            // secure_delete: a dropped body's bytes are overwritten, not just unlinked.
+            try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = ON")
+        }
+        do {
+            let queue = try DatabaseQueue(path: directory.database, configuration: configuration)
+            try queue.writeWithoutTransaction { db in
+                if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                    try db.execute(sql: "PRAGMA journal_mode = WAL")
+                }
+            }
+            return queue
+        } catch {
+            throw Self.storeError(error, directory)
+        }
+    }
+
+    // MARK: - Loading
+
+    private func load() throws {
+        try read { db in
+            guard try Schema.isCurrent(db) else {
+                throw StoreError(.damagedDatabase, "\(directory.database) is not a MeetKit log, or was written by a newer MeetKit.")
+            }
+            guard try getMeta(db, "check") == Array("meetkit".utf8) else {
+                throw StoreError(.damagedDatabase, "The log \(directory.database) does not belong to this keystore, or is damaged.")
+            }
+            pseudonym = try getMeta(db, "pseudonym").flatMap { String(validating: $0, as: UTF8.self) } ?? ""
+            for row in try Row.fetchAll(db, sql: "SELECT tag, sealed FROM groups") {
+                let tag: [UInt8] = [UInt8](row["tag"] as Data)
+                guard var plain = atRest.open([UInt8](row["sealed"] as Data), context: Array("group".utf8) + tag),
+                      let groupKeys = GroupKeys(decoding: plain), atRest.groupTag(groupKeys.group) == tag
+                else { throw damagedRow("a group's keys") }
+                SecretBytes.wipe(&plain)
+                keys[groupKeys.group] = groupKeys
+                logs[groupKeys.group] = GroupLog()
+            }
+            let rows = try Row.fetchCursor(db, sql: "SELECT rowid, feed, sequence, sealed, body FROM entries ORDER BY rowid")
+            while let row = try rows.next() {
+                let entry = try unsealEntry(row)
+                logs[entry.group, default: GroupLog()].add(entry)
+            }
+        }
+    }
+
+    private func unsealEntry(_ row: Row) throws -> Entry {
+        let feed = [UInt8](row["feed"] as Data)
+        let sequence: Int64 = row["sequence"]
+        let body = (row["body"] as Data?).map { [UInt8]($0) }
+        guard let wire = atRest.open(
+            [UInt8](row["sealed"] as Data), context: AtRest.entryContext(feed: feed, sequence: UInt64(sequence)))
+        else { throw damagedRow("entry \(row["rowid"] as Int64)") }
+        let entry: Entry
+        do { entry = try Entry(storedWire: wire, body: body) } catch { throw damagedRow("entry \(row["rowid"] as Int64)") }
+        guard entry.header.sequence == UInt64(sequence), atRest.feedTag(group: entry.group, author: entry.header.author) == feed
+        else { throw damagedRow("entry \(row["rowid"] as Int64)") }
+        return entry
+    }
+
+    private func damagedRow(_ what: String) -> StoreError {
+        StoreError(.damagedDatabase, "The log \(directory.database) is damaged: \(what) fails authentication. Nothing was changed.")
+    }
+
+    // MARK: - Groups
+
+    /// Groups this member belongs to, by name.
+    public var groups: [GroupSummary] {
+        keys.keys.map { summary(of: $0) }.sorted { ($0.name ?? "", $0.id) < ($1.name ?? "", $1.id) }
+    }
+
+    public func summary(of group: GroupID) -> GroupSummary {
+        let log = logs[group] ?? GroupLog()
+        let items = self.log(of: group)
+        return GroupSummary(
+            id: group, name: GroupState(items: items).name, entries: log.entries.count, feeds: log.heads.count,
+            epoch: keys[group]?.currentEpoch ?? 0, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id)))
+    }
+
+    /// Picks a group by name or id prefix; with no selector, the only group there is.
+    public func resolveGroup(_ selector: String?) throws -> GroupID {
+        let all = groups
+        guard let selector else {
+            if all.count == 1 { return all[0].id }
+            if all.isEmpty { throw StoreError(.noGroup, "You are in no group yet; create one with 'meetkit group create NAME'.") }
+            throw StoreError(.ambiguousGroup, "You are in \(all.count) groups; choose one with --group NAME.")
+        }
+        let matches = all.filter { $0.name == selector || (selector.count >= 4 && $0.id.hex.hasPrefix(selector.lowercased())) }
+        guard matches.count == 1 else {
+            if matches.isEmpty { throw StoreError(.unknownGroup, "You are in no group called \(selector).") }
+            throw StoreError(.ambiguousGroup, "More than one group matches \(selector); use the group id.")
+        }
+        return matches[0].id
+    }
+
+    /// Founds a group: its genesis entry (epoch 0 keys drawn fresh) and this member's profile.
+    @discardableResult
+    public func createGroup(name: String, at time: Date) throws -> GroupID {
+        let epoch = GroupKeys.Epoch(contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
+        let genesis = try author(.genesis(name: name), group: nil, after: nil, lamport: 1, epoch: 0, key: epoch.contentKey, at: time)
+        let group = genesis.group
+        let profile = try author(
+            .profile(pseudonym: pseudonym), group: group, after: genesis.head, lamport: 2, epoch: 0,
+            key: epoch.contentKey, at: time)
+        let groupKeys = GroupKeys(group: group, epochs: [0: epoch])
+        var pending = GroupLog()
+        try write { db in
+            let tag = atRest.groupTag(group)
+            var plain = groupKeys.encoded()
+            defer { SecretBytes.wipe(&plain) }
+            try db.execute(
+                sql: "INSERT INTO groups (tag, sealed) VALUES (?, ?)",
+                arguments: [Data(tag), Data(atRest.seal(plain, context: Array("group".utf8) + tag))])
+            for entry in [genesis, profile] { try insert(entry, in: group, log: &pending, db) }
+        }
+        keys[group] = groupKeys
+        logs[group] = pending
+        return group
+    }
+
+    // MARK: - Writing
+
+    /// Signs `content` as this member's next entry in `group` and stores it durably.
+    @discardableResult
+    public func append(_ content: EntryContent, to group: GroupID, at time: Date) throws -> Entry {
+        guard let groupKeys = keys[group], let epoch = groupKeys.epochs[groupKeys.currentEpoch] else {
+            throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
+        }
+        var log = logs[group] ?? GroupLog()
+        let entry = try author(
+            content, group: group, after: log.heads[memberID], lamport: log.maxLamport + 1,
+            epoch: groupKeys.currentEpoch, key: epoch.contentKey, at: time)
+        try write { db in try insert(entry, in: group, log: &log, db) }
+        logs[group] = log
+        return entry
+    }
+
+    private func author(
+        _ content: EntryContent, group: GroupID?, after head: FeedHead?, lamport: UInt64, epoch: UInt32,
+        key: SecretBytes, at time: Date
+    ) throws -> Entry {
+        do {
+            return try Entry.create(
+                content: content, group: group, after: head, lamport: lamport,
+                timestamp: Int64((time.timeIntervalSince1970 * 1000).rounded()), epoch: epoch, author: identity,
+                contentKey: key, nonce: SecureRandom.bytes(AEAD.nonceLength))
+        } catch {
+            throw StoreError(.invalidContent, "Nothing was written: \(error.explanation).")
+        }
+    }
+
+    /// Validates `entry` against `log` and inserts it; `log` is updated only if both succeed.
+    private func insert(_ entry: Entry, in group: GroupID, log: inout GroupLog, _ db: Database) throws {
+        do { try entry.validateLink(after: log.heads[entry.header.author], in: group) } catch {
+            throw StoreError(.invalidEntry, "Entry \(entry.id.short) was refused: \(error.explanation).")
+        }
+        let feed = atRest.feedTag(group: group, author: entry.header.author)
+        try db.execute(
+            sql: "INSERT INTO entries (feed, sequence, sealed, body) VALUES (?, ?, ?, ?)",
+            arguments: [
+                Data(feed), Int64(entry.header.sequence),
+                Data(atRest.seal(entry.wire, context: AtRest.entryContext(feed: feed, sequence: entry.header.sequence))),
+                entry.body.map { Data($0) },
+            ])
+        log.add(entry)
+    }
+
+    // MARK: - Reading
+
+    /// The group's entries in log order, with content decrypted where this member can read it.
+    public func log(of group: GroupID) -> [LogItem] {
+        let groupKeys = keys[group]
+        return (logs[group]?.entries ?? []).sorted { $0.position < $1.position }.map { entry in
+            let key = groupKeys?.epochs[entry.header.epoch]?.contentKey
+            return LogItem(entry: entry, content: key.flatMap { try? entry.openContent(contentKey: $0) })
+        }
+    }
+
+    public func state(of group: GroupID) -> GroupState {
+        GroupState(items: log(of: group))
+    }
+
+    public var entryCount: Int { logs.values.reduce(0) { $0 + $1.entries.count } }
+
+    // MARK: - Verification
+
+    /// Re-checks everything from the files: SQLite's integrity check, every row's sealing,
+    /// every signature, every feed's chain and every held body's hash.
+    public func verify() throws -> VerificationReport {
+        var report = VerificationReport()
+        try read { db in
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            guard integrity == ["ok"] else {
+                throw StoreError(
+                    .damagedDatabase, "The log \(directory.database) is damaged: SQLite reports \(integrity.prefix(3).joined(separator: "; ")).")
+            }
+            var heads: [[UInt8]: FeedHead] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT rowid, feed, sequence, sealed, body FROM entries ORDER BY feed, sequence")
+            while let row = try rows.next() {
+                let stored = try unsealEntry(row)
+                let entry: Entry
+                do throws(EntryError) {
+                    entry = try Entry(wire: stored.wire, body: stored.body)
+                    try entry.validateLink(after: heads[stored.header.author.bytes + stored.group.bytes], in: stored.group)
+                } catch {
+                    throw StoreError(
+                        .verificationFailed,
+                        "Entry \(stored.header.sequence) of \(stored.header.author.fingerprint)'s feed is invalid: \(error.explanation).")
+                }
+                heads[entry.header.author.bytes + entry.group.bytes] = entry.head
+                report.entries += 1
+                if entry.body != nil { report.bodies += 1 }
+            }
+            report.feeds = heads.count
+            report.groups = Set(heads.keys.map { Array($0[32...]) }).count
+        }
+        return report
+    }
+
+    // MARK: - Database access
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try database.read(body) } catch { throw Self.storeError(error, directory) }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try database.write(body) } catch { throw Self.storeError(error, directory) }
+    }
+
+    private func putMeta(_ db: Database, _ key: String, _ value: [UInt8]) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO meta (key, sealed) VALUES (?, ?)",
+            arguments: [key, Data(atRest.seal(value, context: Array("meta:\(key)".utf8)))])
+    }
+
+    private func getMeta(_ db: Database, _ key: String) throws -> [UInt8]? {
+        guard let sealed = try Data.fetchOne(db, sql: "SELECT sealed FROM meta WHERE key = ?", arguments: [key]) else {
+            return nil
+        }
+        guard let plain = atRest.open([UInt8](sealed), context: Array("meta:\(key)".utf8)) else {
+            throw damagedRow("the \(key) record")
+        }
+        return plain
+    }
+
+    static func storeError(_ error: Error, _ directory: DataDirectory) -> StoreError {
+        if let error = error as? StoreError { return error }
+        guard let error = error as? DatabaseError else {
+            return StoreError(.io, "The log \(directory.database) could not be used: \(error).")
+        }
+        let path = directory.database
+        switch error.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return StoreError(.damagedDatabase, "The log \(path) is damaged (\(error.message ?? "corrupt")); nothing was changed. Restore it from a backup or sync it again from another member.")
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            return StoreError(.readOnly, "Cannot write the log \(path): the data directory must be writable.")
+        case .SQLITE_FULL:
+            return StoreError(.diskFull, "The disk holding \(path) is full; nothing was written.")
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(.busy, "The log \(path) is in use by another process; try again.")
+        case .SQLITE_IOERR:
+            return StoreError(.io, "Reading or writing \(path) failed (\(error.message ?? "I/O error")); nothing was changed.")
+        case .SQLITE_CONSTRAINT:
+            return StoreError(.invalidEntry, "The log refused the change: \(error.message ?? "constraint failed").")
+        default:
+            return StoreError(.io, "The log \(path) could not be used: \(error.message ?? "SQLite error \(error.resultCode.rawValue)").")
+        }
+    }
+}
+
+/// One group as `meetkit status` shows it.
+public struct GroupSummary: Sendable {
+    public let id: GroupID
+    public let name: String?
+    public let entries: Int
+    public let feeds: Int
+    public let epoch: UInt32
+    public let digest: [UInt8]
+}
+
+/// What `verify` checked.
+public struct VerificationReport: Sendable {
+    public var entries = 0
+    public var bodies = 0
+    public var feeds = 0
+    public var groups = 0
+}
+
+/// The in-memory index of one group's log.
+struct GroupLog {
+    private(set) var entries: [Entry] = []
+    private(set) var heads: [PublicKey: FeedHead] = [:]
+    private(set) var maxLamport: UInt64 = 0
+
+    mutating func add(_ entry: Entry) {
+        entries.append(entry)
+        heads[entry.header.author] = entry.head
+        maxLamport = max(maxLamport, entry.header.lamport)
+    }
+}
