@@ -32,4 +32,10 @@ public enum LogDigest {
         for id in ids { message.append(contentsOf: id.bytes) }
         return BLAKE2b.hash(message)
     }
+
+    /// One digest for several groups: BLAKE2b-256 over a domain tag and their digests, in the
+    /// order given (group-id order in `meetkit status`).
+    public static func combined(_ digests: [[UInt8]]) -> [UInt8] {
+        BLAKE2b.hash(Array("meetkit-log-digests-v1".utf8) + digests.joined())
+    }
 }

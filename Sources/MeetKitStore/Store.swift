@@ -105,6 +105,8 @@ public final class Store {
         }
         do {
             let queue = try DatabaseQueue(path: directory.database, configuration: configuration)
+            // SQLite gives the -wal and -shm files the database file's mode.
+            chmod(directory.database, 0o600)
             try queue.writeWithoutTransaction { db in
                 if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
                     try db.execute(sql: "PRAGMA journal_mode = WAL")

@@ -1,1 +1,1 @@
-
+print("meetkit-bench")

@@ -1,1 +1,1 @@
-
+print("meetkit-devtool: append-loop DIR (see Tests/MeetKitStoreTests)")

@@ -1,0 +1,133 @@
+import ArgumentParser
+import MeetKitCore
+import MeetKitStore
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Read the group's log: who said what, when, grouped by meeting.")
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var selection: GroupOption
+    @OptionGroup var output: JSONFlag
+
+    /// One entry as `meetkit log --json` prints it (see README §Output formats).
+    struct Element: Encodable {
+        let id: String
+        let group: String
+        let author: String
+        let authorName: String
+        let kind: String
+        let time: String
+        let lamport: UInt64
+        let sequence: UInt64
+        let epoch: UInt32
+        let readable: Bool
+        var meeting: String?
+        var name: String?
+        var pseudonym: String?
+        var topic: String?
+        var text: String?
+        var mood: UInt8?
+        var note: String?
+        var milestoneDays: UInt32?
+        var wantsSupport: Bool?
+    }
+
+    func run() throws {
+        let store = try node.openStore()
+        let group = try store.resolveGroup(selection.group)
+        let items = store.log(of: group)
+        let state = GroupState(items: items)
+        if output.json { return try Output.json(items.map { element($0, state) }) }
+        print(render(items, state, digest: store.summary(of: group).digest))
+    }
+
+    private func element(_ item: LogItem, _ state: GroupState) -> Element {
+        let header = item.entry.header
+        var e = Element(
+            id: item.entry.id.hex, group: item.entry.group.hex, author: header.author.hex,
+            authorName: state.displayName(of: header.author), kind: header.kind.description,
+            time: Output.iso(header.timestamp), lamport: header.lamport, sequence: header.sequence, epoch: header.epoch,
+            readable: item.content != nil)
+        e.meeting = item.content?.meeting?.hex
+        switch item.content {
+        case .genesis(let name)?: e.name = name
+        case .profile(let pseudonym)?: e.pseudonym = pseudonym
+        case .meetingOpen(let topic)?: e.topic = topic
+        case .meetingClose?, nil: break
+        case .share(let share)?: e.text = share.text
+        case .checkIn(let c)?:
+            e.mood = c.mood
+            e.note = c.note
+            e.milestoneDays = c.milestoneDays
+            e.wantsSupport = c.wantsSupport
+        }
+        return e
+    }
+
+    // MARK: Text
+
+    /// Sections in log order: each meeting gathers its own entries at the point it opened;
+    /// entries outside any meeting stay where they fall.
+    private func render(_ items: [LogItem], _ state: GroupState, digest: [UInt8]) -> String {
+        var sections: [(meeting: Meeting?, items: [LogItem])] = []
+        var sectionOfMeeting: [EntryID: Int] = [:]
+        let meetings = Dictionary(uniqueKeysWithValues: state.meetings.map { ($0.id, $0) })
+        for item in items {
+            let meetingID = item.entry.header.kind == .meetingOpen ? item.entry.id : item.content?.meeting
+            if let meetingID, let meeting = meetings[meetingID] {
+                if let index = sectionOfMeeting[meetingID] {
+                    sections[index].items.append(item)
+                } else {
+                    sectionOfMeeting[meetingID] = sections.count
+                    sections.append((meeting, [item]))
+                }
+            } else if let last = sections.indices.last, sections[last].meeting == nil {
+                sections[last].items.append(item)
+            } else {
+                sections.append((nil, [item]))
+            }
+        }
+
+        var lines = ["\(Output.safe(state.name ?? "Group")): \(items.count) entries, digest \(Hex.encode(digest).prefix(16))"]
+        for section in sections {
+            lines.append("")
+            if let meeting = section.meeting {
+                let topic = meeting.topic.map { " \u{201C}\(Output.safe($0))\u{201D}" } ?? ""
+                let end = meeting.closedAt.map { " to \(Output.shortTime($0))" } ?? ", still open"
+                lines.append("Meeting\(topic): \(Output.shortTime(meeting.openedAt))\(end)")
+            }
+            for item in section.items where item.entry.header.kind != .meetingOpen {
+                lines.append(contentsOf: describe(item, state))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func describe(_ item: LogItem, _ state: GroupState) -> [String] {
+        let header = item.entry.header
+        let who = Output.safe(state.displayName(of: header.author))
+        let prefix = "  \(Output.shortTime(header.timestamp))  \(who)"
+        let indent = "      "
+        func quoted(_ text: String) -> [String] {
+            Output.safe(text).split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }
+        }
+        guard let content = item.content else {
+            let reason = item.entry.body == nil ? "its text is no longer kept" : "you cannot read it"
+            return ["\(prefix): \(header.kind) (\(reason))"]
+        }
+        switch content {
+        case .genesis(let name): return ["\(prefix) founded \(Output.safe(name))"]
+        case .profile(let pseudonym): return ["\(prefix) is known as \(Output.safe(pseudonym))"]
+        case .meetingOpen(let topic): return ["\(prefix) opened a meeting\(topic.map { ": " + Output.safe($0) } ?? "")"]
+        case .meetingClose: return ["\(prefix) closed the meeting"]
+        case .share(let share): return ["\(prefix) shared:"] + quoted(share.text)
+        case .checkIn(let c):
+            var facts = ["mood \(c.mood)/5"]
+            if let days = c.milestoneDays { facts.append("\(days) day\(days == 1 ? "" : "s")") }
+            if c.wantsSupport { facts.append("would like support") }
+            return ["\(prefix) checked in: \(facts.joined(separator: ", "))"] + (c.note.map(quoted) ?? [])
+        }
+    }
+}

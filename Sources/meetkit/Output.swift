@@ -1,0 +1,49 @@
+import Foundation
+
+/// Printing: text for people, JSON for programs.
+enum Output {
+    static func line(_ text: String = "") {
+        print(text)
+    }
+
+    static func json<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data(("meetkit: " + message + "\n").utf8))
+        exit(1)
+    }
+
+    /// Text from other members, made safe for a terminal: control characters (which could
+    /// move the cursor or recolour the screen) become U+FFFD; newlines and tabs stay.
+    static func safe(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { scalar in
+            if scalar == "\n" || scalar == "\t" { return scalar }
+            let isControl = scalar.properties.generalCategory == .control
+            let isBidiOverride = (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+            return isControl || isBidiOverride ? "\u{FFFD}" : scalar
+        }))
+    }
+
+    static func iso(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date(milliseconds))
+    }
+
+    static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+
+    /// "Fri 27 Nov 19:02" in the local time zone.
+    static func shortTime(_ milliseconds: Int64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_GB")
+        f.dateFormat = "EEE d MMM HH:mm"
+        return f.string(from: date(milliseconds))
+    }
+}
