@@ -95,20 +95,21 @@ struct LogCommand: ParsableCommand {
             lines.append("")
             if let meeting = section.meeting {
                 let topic = meeting.topic.map { " \u{201C}\(Output.safe($0))\u{201D}" } ?? ""
-                let end = meeting.closedAt.map { " to \(Output.shortTime($0))" } ?? ", still open"
+                let end = meeting.closedAt.map { " to \(Output.clockTime($0))" } ?? ", still open"
                 lines.append("Meeting\(topic): \(Output.shortTime(meeting.openedAt))\(end)")
             }
             for item in section.items where item.entry.header.kind != .meetingOpen {
-                lines.append(contentsOf: describe(item, state))
+                lines.append(contentsOf: describe(item, state, inMeeting: section.meeting != nil))
             }
         }
         return lines.joined(separator: "\n")
     }
 
-    private func describe(_ item: LogItem, _ state: GroupState) -> [String] {
+    private func describe(_ item: LogItem, _ state: GroupState, inMeeting: Bool) -> [String] {
         let header = item.entry.header
         let who = Output.safe(state.displayName(of: header.author))
-        let prefix = "  \(Output.shortTime(header.timestamp))  \(who)"
+        let when = inMeeting ? Output.clockTime(header.timestamp) : Output.shortTime(header.timestamp)
+        let prefix = "  \(when)  \(who)"
         let indent = "      "
         func quoted(_ text: String) -> [String] {
             Output.safe(text).split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }

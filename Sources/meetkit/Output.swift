@@ -41,9 +41,18 @@ enum Output {
 
     /// "Fri 27 Nov 19:02" in the local time zone.
     static func shortTime(_ milliseconds: Int64) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_GB")
-        f.dateFormat = "EEE d MMM HH:mm"
-        return f.string(from: date(milliseconds))
+        format(milliseconds, "EEE d MMM HH:mm")
+    }
+
+    /// "19:02" in the local time zone.
+    static func clockTime(_ milliseconds: Int64) -> String {
+        format(milliseconds, "HH:mm")
+    }
+
+    private static func format(_ milliseconds: Int64, _ pattern: String) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.dateFormat = pattern
+        return formatter.string(from: date(milliseconds))
     }
 }
