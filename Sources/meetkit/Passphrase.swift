@@ -41,10 +41,10 @@ enum Passphrase {
         if isTerminal {
             var silent = saved
             silent.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(tty, TCSAFLUSH, &silent)
+            tcsetattr(tty, TCSANOW, &silent)
         }
         defer {
-            if isTerminal { tcsetattr(tty, TCSAFLUSH, &saved) }
+            if isTerminal { tcsetattr(tty, TCSANOW, &saved) }
             _ = write(tty, "\n", 1)
         }
         _ = text.withCString { write(tty, $0, strlen($0)) }
