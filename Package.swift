@@ -47,7 +47,10 @@ let package = Package(
         .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
         .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitStore", "meetkit-devtool"]),
-        .testTarget(name: "MeetKitCLITests", dependencies: ["meetkit", "meetkit-devtool"]),
+        .testTarget(
+            name: "MeetKitCLITests",
+            dependencies: ["meetkit", "meetkit-devtool", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

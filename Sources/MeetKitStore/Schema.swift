@@ -19,6 +19,10 @@ enum Schema {
             );
             CREATE TRIGGER entries_append_only BEFORE DELETE ON entries
             BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+            -- INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers.
+            CREATE TRIGGER entries_never_replaced BEFORE INSERT ON entries
+            WHEN EXISTS (SELECT 1 FROM entries WHERE rowid = NEW.rowid OR (feed = NEW.feed AND sequence = NEW.sequence))
+            BEGIN SELECT RAISE(ABORT, 'entries are append-only: an entry cannot be replaced'); END;
             CREATE TRIGGER entries_only_drop_body BEFORE UPDATE ON entries
             WHEN NEW.rowid IS NOT OLD.rowid OR NEW.feed IS NOT OLD.feed OR NEW.sequence IS NOT OLD.sequence
                 OR NEW.sealed IS NOT OLD.sealed OR NEW.body IS NOT NULL

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// The built `meetkit` binary, driven the way a member (or a script) uses it.
+@Suite struct EndToEndTests {
+    @Test func aMeetingFromInitToVerify() throws {
+        try withSession { s in
+            let created = try s.succeed(["init", "--name", "Ana", "--kdf", "interactive"])
+            #expect(created.stdout.contains("Ana"))
+            try s.succeed(["group", "create", "Circle"])
+            try s.succeed(["meeting", "start", "--topic", "Step four"])
+            try s.succeed(["share", "Tonight I called my sponsor."])
+            try s.succeed(["checkin", "--mood", "4", "--note", "Feeling steady", "--days", "30", "--support"])
+            let ended = try s.succeed(["meeting", "end"])
+            #expect(ended.stdout.contains("1 share(s), 1 check-in(s)"))
+            try s.succeed(["share", "Said after the meeting."])
+
+            // log --json
+            let log = try s.succeed(["log", "--json"])
+            let elements = try #require(try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [[String: Any]])
+            #expect(elements.map { $0["kind"] as? String } == [
+                "genesis", "profile", "meeting-open", "share", "check-in", "meeting-close", "share",
+            ])
+            for element in elements {
+                #expect(Self.isHex64(element["id"]), "id: \(element)")
+                #expect(Self.isHex64(element["author"]), "author: \(element)")
+                let time = try #require(element["time"] as? String)
+                #expect(Self.parseTime(time) != nil, "time: \(time)")
+            }
+            #expect(Set(elements.compactMap { $0["id"] as? String }).count == 7)
+            let meetingID = try #require(elements[2]["id"] as? String)
+            #expect(elements[2]["topic"] as? String == "Step four")
+            #expect(elements[3]["text"] as? String == "Tonight I called my sponsor.")
+            #expect(elements[3]["meeting"] as? String == meetingID)
+            #expect(elements[4]["note"] as? String == "Feeling steady")
+            #expect(elements[4]["mood"] as? Int == 4)
+            #expect(elements[4]["milestoneDays"] as? Int == 30)
+            #expect(elements[4]["wantsSupport"] as? Bool == true)
+            #expect(elements[4]["meeting"] as? String == meetingID)
+            #expect(elements[5]["meeting"] as? String == meetingID)
+            #expect(elements[6]["text"] as? String == "Said after the meeting.")
+            #expect(elements[6]["meeting"] == nil)
+            #expect(elements[0]["name"] as? String == "Circle")
+            #expect(elements[1]["pseudonym"] as? String == "Ana")
+
+            // status --json
+            let status = try s.succeed(["status", "--json"])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let member = try #require(report["member"] as? String)
+            #expect(Self.isHex64(member))
+            #expect(elements.allSatisfy { $0["author"] as? String == member })
+            #expect(Self.isHex64(report["digest"]))
+            #expect(report["entries"] as? Int == elements.count)
+
+            // The human log groups the meeting's entries under its heading.
+            let text = try s.succeed(["log"]).stdout
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let heading = try #require(lines.firstIndex { $0.hasPrefix("Meeting") && $0.contains("Step four") }, "\(text)")
+            let inside = try #require(lines.firstIndex { $0.contains("Tonight I called my sponsor.") }, "\(text)")
+            let note = try #require(lines.firstIndex { $0.contains("Feeling steady") }, "\(text)")
+            let closed = try #require(lines.firstIndex { $0.contains("closed the meeting") }, "\(text)")
+            let after = try #require(lines.firstIndex { $0.contains("Said after the meeting.") }, "\(text)")
+            #expect(heading < inside && inside < note && note < closed && closed < after, "\(text)")
+            #expect(!lines[heading...closed].contains(""), "the meeting's section is one block: \(text)")
+            #expect(lines[closed..<after].contains(""), "the later share is outside the meeting: \(text)")
+            #expect(lines.contains { $0.contains("mood 4/5") && $0.contains("30 days") && $0.contains("would like support") })
+
+            let verified = try s.succeed(["verify"])
+            #expect(verified.stdout.contains("7 entries"))
+        }
+    }
+
+    @Test func helpListsEverySubcommand() throws {
+        try withSession { s in
+            let help = try s.meetkit(["--help"])
+            #expect(help.status == 0, "\(help)")
+            for command in ["init", "status", "group", "meeting", "share", "checkin", "log", "verify"] {
+                #expect(help.stdout.contains("  \(command)"), "'\(command)' missing from: \(help.stdout)")
+            }
+            let group = try s.meetkit(["group", "--help"])
+            #expect(group.status == 0 && group.stdout.contains("create"), "\(group)")
+            let meeting = try s.meetkit(["meeting", "--help"])
+            #expect(meeting.status == 0 && meeting.stdout.contains("start") && meeting.stdout.contains("end"), "\(meeting)")
+        }
+    }
+
+    @Test func aPassphraseFileUnlocksTheNode() throws {
+        try withSession { s in
+            try s.setUpGroup()
+            let file = s.root.appendingPathComponent("passphrase").path
+            try Data((s.passphrase + "\n").utf8).write(to: URL(fileURLWithPath: file))
+            try s.succeed(["share", "via a file", "--passphrase-file", file], env: ["MEETKIT_PASSPHRASE": nil])
+            #expect(try s.entryCount() == 3)
+        }
+    }
+
+    static func isHex64(_ value: Any?) -> Bool {
+        guard let string = value as? String else { return false }
+        return string.count == 64 && string.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+    }
+
+    static func parseTime(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}
