@@ -11,6 +11,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -28,6 +31,7 @@ let package = Package(
         // MARK: Pure modules (no I/O, no clocks, no randomness of their own)
         .target(name: "MeetKitCrypto", dependencies: ["CSodium"]),
         .target(name: "MeetKitCore", dependencies: ["MeetKitCrypto"]),
+        .target(name: "MeetKitProtocol", dependencies: ["MeetKitCrypto", "MeetKitCore"]),
 
         // MARK: I/O
         .target(
@@ -35,10 +39,21 @@ let package = Package(
             dependencies: ["MeetKitCore", "MeetKitCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
 
+        .target(
+            name: "MeetKitNode",
+            dependencies: [
+                "MeetKitStore", "MeetKitProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "meetkit",
-            dependencies: ["MeetKitStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MeetKitNode", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "meetkit-bench", dependencies: ["MeetKitStore"]),
         .executableTarget(name: "meetkit-devtool", dependencies: ["MeetKitStore"]),
@@ -46,6 +61,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
         .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
+        .testTarget(name: "MeetKitProtocolTests", dependencies: ["MeetKitProtocol", "MeetKitCrypto", "MeetKitCore"]),
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitStore", "meetkit-devtool"]),
         .testTarget(
             name: "MeetKitCLITests",

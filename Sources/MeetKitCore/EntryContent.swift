@@ -1,3 +1,5 @@
+import MeetKitCrypto
+
 /// What an entry says, once its body is decrypted (Protocol/entries.md §Content).
 public enum EntryContent: Hashable, Sendable {
     case genesis(name: String)
@@ -6,6 +8,10 @@ public enum EntryContent: Hashable, Sendable {
     case meetingClose(meeting: EntryID)
     case share(Share)
     case checkIn(CheckIn)
+    /// A one-time invitation: the hash of the secret in the invite code.
+    case invite(Invite)
+    /// A new member admitted with an invite (or by the founder directly).
+    case memberAdd(MemberAdd)
 
     public var kind: EntryKind {
         switch self {
@@ -15,6 +21,8 @@ public enum EntryContent: Hashable, Sendable {
         case .meetingClose: .meetingClose
         case .share: .share
         case .checkIn: .checkIn
+        case .invite: .invite
+        case .memberAdd: .memberAdd
         }
     }
 }
@@ -50,6 +58,31 @@ public struct CheckIn: Hashable, Sendable {
         self.milestoneDays = milestoneDays
         self.wantsSupport = wantsSupport
         self.meeting = meeting
+    }
+}
+
+/// A one-time invitation into the group (Protocol/membership.md §Invites).
+public struct Invite: Hashable, Sendable {
+    /// BLAKE2b-256 of the invite secret: names the invite without revealing the secret.
+    public var id: [UInt8]
+    /// Milliseconds since 1970; the invite cannot be used after it.
+    public var expires: Int64
+
+    public init(id: [UInt8], expires: Int64) {
+        self.id = id
+        self.expires = expires
+    }
+}
+
+/// A member admitted to the group.
+public struct MemberAdd: Hashable, Sendable {
+    public var member: PublicKey
+    /// The invite it used, if any.
+    public var invite: [UInt8]?
+
+    public init(member: PublicKey, invite: [UInt8]?) {
+        self.member = member
+        self.invite = invite
     }
 }
 
@@ -120,6 +153,18 @@ extension EntryContent {
             }
             if c.wantsSupport { fields.raw(4, [1]) }
             if let meeting = c.meeting { fields.raw(5, meeting.bytes) }
+        case .invite(let invite):
+            guard invite.id.count == 32 else { throw .invalidValue("invite id") }
+            fields.raw(1, invite.id)
+            var w = ByteWriter()
+            w.write(invite.expires)
+            fields.raw(2, w.bytes)
+        case .memberAdd(let add):
+            fields.raw(1, add.member.bytes)
+            if let invite = add.invite {
+                guard invite.count == 32 else { throw .invalidValue("invite id") }
+                fields.raw(2, invite)
+            }
         }
         return fields.writer.bytes
     }
@@ -151,6 +196,16 @@ extension EntryContent {
             guard support == nil || support == [1] else { throw .invalidValue("support flag") }
             let meeting = try fields.entryID(5, "meeting")
             self = .checkIn(CheckIn(mood: mood, note: note, milestoneDays: days, wantsSupport: support != nil, meeting: meeting))
+        case .invite:
+            guard let id = try fields.raw(1, "invite id", length: 32) else { throw .missingField("invite id") }
+            guard let expires = try fields.raw(2, "expiry", length: 8) else { throw .missingField("expiry") }
+            var r = ByteReader(expires)
+            self = .invite(Invite(id: id, expires: r.readInt64() ?? 0))
+        case .memberAdd:
+            guard let key = try fields.raw(1, "member", length: 32), let member = try? PublicKey(bytes: key) else {
+                throw .missingField("member")
+            }
+            self = .memberAdd(MemberAdd(member: member, invite: try fields.raw(2, "invite id", length: 32)))
         }
         try fields.finish()
     }

@@ -6,8 +6,10 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case meetingClose = 4
     case share = 5
     case checkIn = 6
-    // 7…13 are reserved for invite, member add/remove, role change, re-key,
-    // private check-in and redaction; 14…255 for later versions.
+    case invite = 7
+    case memberAdd = 8
+    // 9…13 are reserved for member removal, role change, re-key, private check-in and
+    // redaction; 14…255 for later versions.
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .meetingClose: "meeting-close"
         case .share: "share"
         case .checkIn: "check-in"
+        case .invite: "invite"
+        case .memberAdd: "member-add"
         }
     }
 }

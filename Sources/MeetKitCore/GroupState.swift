@@ -33,6 +33,10 @@ public struct GroupState: Sendable {
     public private(set) var pseudonyms: [PublicKey: String] = [:]
     /// Meetings in the order they were opened.
     public private(set) var meetings: [Meeting] = []
+    /// The founder and every member added since, in the order they were admitted.
+    public private(set) var members: [PublicKey] = []
+    /// Invites by id, with the member who used each, once used.
+    public private(set) var invites: [[UInt8]: (invite: Invite, by: PublicKey, usedBy: PublicKey?)] = [:]
 
     public init(items: [LogItem]) {
         for item in items { apply(item) }
@@ -41,16 +45,20 @@ public struct GroupState: Sendable {
     /// The most recently opened meeting that has not been closed.
     public var openMeeting: Meeting? { meetings.last(where: \.isOpen) }
 
+    public func isMember(_ key: PublicKey) -> Bool { members.contains(key) }
+
     public func displayName(of member: PublicKey) -> String {
         pseudonyms[member] ?? member.fingerprint
     }
 
-    private mutating func apply(_ item: LogItem) {
+    /// Folds one more entry, in log order.
+    public mutating func apply(_ item: LogItem) {
         let header = item.entry.header
         switch item.content {
         case .genesis(let name)?:
             self.name = name
             founder = header.author
+            members = [header.author]
         case .profile(let pseudonym)?:
             pseudonyms[header.author] = pseudonym
         case .meetingOpen(let topic)?:
@@ -61,6 +69,11 @@ public struct GroupState: Sendable {
                 meetings[i].closedBy = header.author
                 meetings[i].closedAt = header.timestamp
             }
+        case .invite(let invite)?:
+            if invites[invite.id] == nil { invites[invite.id] = (invite, header.author, nil) }
+        case .memberAdd(let add)?:
+            if !members.contains(add.member) { members.append(add.member) }
+            if let id = add.invite, invites[id]?.usedBy == nil { invites[id]?.usedBy = add.member }
         case .share?, .checkIn?, nil:
             break
         }

@@ -15,9 +15,11 @@ public final class Store {
 
     private let lock: DirectoryLock
     private let database: DatabaseQueue
-    private let atRest: AtRest
-    private var keys: [GroupID: GroupKeys] = [:]
-    private var logs: [GroupID: GroupLog] = [:]
+    let atRest: AtRest
+    var keys: [GroupID: GroupKeys] = [:]
+    var logs: [GroupID: GroupLog] = [:]
+    /// Entries stored since `drainNewEntries` last ran: what a node pushes to its peers.
+    private var unannounced: [Entry] = []
 
     public var memberID: PublicKey { identity.publicKey }
 
@@ -155,7 +157,7 @@ public final class Store {
                    body.count != Int(entry.header.bodyLength) || BLAKE2b.hash(body) != entry.header.bodyHash {
                     throw damagedRow("the body of entry \(row["rowid"] as Int64)")
                 }
-                logs[entry.group, default: GroupLog()].add(entry)
+                record(entry, announce: false)
             }
         }
     }
@@ -220,17 +222,12 @@ public final class Store {
             key: epoch.contentKey, at: time)
         let groupKeys = GroupKeys(group: group, epochs: [0: epoch])
         try write { db in
-            let tag = atRest.groupTag(group)
-            var plain = groupKeys.encoded()
-            defer { SecretBytes.wipe(&plain) }
-            try db.execute(
-                sql: "INSERT INTO groups (tag, sealed) VALUES (?, ?)",
-                arguments: [Data(tag), Data(atRest.seal(plain, context: Array("group".utf8) + tag))])
+            try insertKeys(groupKeys, db)
             try insert([genesis, profile], in: group, db)
         }
         keys[group] = groupKeys
         logs[group] = GroupLog()
-        for entry in [genesis, profile] { logs[group]?.add(entry) }
+        for entry in [genesis, profile] { record(entry) }
         return group
     }
 
@@ -247,11 +244,11 @@ public final class Store {
             content, group: group, after: log?.heads[memberID], lamport: (log?.maxLamport ?? 0) + 1,
             epoch: groupKeys.currentEpoch, key: epoch.contentKey, at: time)
         try write { db in try insert([entry], in: group, db) }
-        logs[group, default: GroupLog()].add(entry)
+        record(entry)
         return entry
     }
 
-    private func author(
+    func author(
         _ content: EntryContent, group: GroupID?, after head: FeedHead?, lamport: UInt64, epoch: UInt32,
         key: SecretBytes, at time: Date
     ) throws -> Entry {
@@ -267,7 +264,7 @@ public final class Store {
 
     /// Validates `entries` in order against the group's feeds and inserts them. The caller
     /// adds them to `logs` once the transaction has committed.
-    private func insert(_ entries: [Entry], in group: GroupID, _ db: Database) throws {
+    func insert(_ entries: [Entry], in group: GroupID, _ db: Database) throws {
         var heads: [PublicKey: FeedHead] = [:]
         for entry in entries {
             let author = entry.header.author
@@ -284,6 +281,42 @@ public final class Store {
                 ])
             heads[author] = entry.head
         }
+    }
+
+    /// Seals a group's keys into the `groups` table.
+    func insertKeys(_ groupKeys: GroupKeys, _ db: Database) throws {
+        let tag = atRest.groupTag(groupKeys.group)
+        var plain = groupKeys.encoded()
+        defer { SecretBytes.wipe(&plain) }
+        try db.execute(
+            sql: "INSERT INTO groups (tag, sealed) VALUES (?, ?)",
+            arguments: [Data(tag), Data(atRest.seal(plain, context: Array("group".utf8) + tag))])
+    }
+
+    /// Adds a stored entry to the in-memory index, folding membership as it goes.
+    func record(_ entry: Entry, announce: Bool = true) {
+        if announce { unannounced.append(entry) }
+        var members: [PublicKey] = []
+        if entry.header.kind == .genesis || entry.header.kind == .memberAdd {
+            switch try? content(of: entry) {
+            case .genesis?: members = [entry.header.author]
+            case .memberAdd(let add)?: members = [add.member]
+            default: break
+            }
+        }
+        logs[entry.group, default: GroupLog()].add(entry, members: members)
+    }
+
+    /// The entries stored since the last call, in the order they were stored.
+    public func drainNewEntries() -> [Entry] {
+        defer { unannounced = [] }
+        return unannounced
+    }
+
+    /// The decrypted content of `entry`, or nil when this member cannot read it.
+    func content(of entry: Entry) throws -> EntryContent? {
+        guard let key = keys[entry.group]?.epochs[entry.header.epoch]?.contentKey else { return nil }
+        return try entry.openContent(contentKey: key)
     }
 
     // MARK: - Reading
@@ -340,11 +373,11 @@ public final class Store {
 
     // MARK: - Database access
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.read(body) } catch { throw Self.storeError(error, directory) }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) } catch { throw Self.storeError(error, directory) }
     }
 
@@ -421,8 +454,11 @@ struct GroupLog {
     private(set) var entries: [Entry] = []
     private(set) var heads: [PublicKey: FeedHead] = [:]
     private(set) var maxLamport: UInt64 = 0
+    /// The founder and every member added; only their entries are accepted.
+    private(set) var members: Set<PublicKey> = []
 
-    mutating func add(_ entry: Entry) {
+    mutating func add(_ entry: Entry, members added: [PublicKey] = []) {
+        members.formUnion(added)
         entries.append(entry)
         heads[entry.header.author] = entry.head
         maxLamport = max(maxLamport, entry.header.lamport)

@@ -1,12 +1,15 @@
 import ArgumentParser
 import Foundation
+import MeetKitCore
+import MeetKitNode
 import MeetKitStore
 
 struct GroupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "group", abstract: "Found and manage groups.", subcommands: [Create.self])
+        commandName: "group", abstract: "Found, join and manage groups.",
+        subcommands: [Create.self, Invite.self, Join.self, Members.self])
 
-    struct Create: ParsableCommand {
+    struct Create: ParsableCommand, NodeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Found a new group, with you as its first member and admin.")
 
@@ -21,6 +24,124 @@ struct GroupCommand: ParsableCommand {
             let group = try store.createGroup(name: name, at: Date())
             if output.json { return try Output.json(["id": group.hex, "name": name]) }
             Output.line("Founded group \(Output.safe(name)) (id \(group.short)); you are its first member.")
+        }
+    }
+
+    struct Invite: ParsableCommand, NodeCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invite someone: prints a one-time invite code as the last line.",
+            discussion: """
+                Give the code to the new member in person (it is a secret: whoever holds it can
+                join). They run 'meetkit group join CODE --peer HOST:PORT' with the address of
+                a running member's node. --qr also draws it as a QR code (needs the Debian
+                package qrencode).
+                """)
+
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var selection: GroupOption
+
+        @Option(name: .long, help: "How long the code stays valid: for example 30m, 12h, 7d.")
+        var expires = "7d"
+
+        @Flag(name: .long, help: "Also draw the code as a QR code in the terminal.")
+        var qr = false
+
+        func validate() throws {
+            guard Duration.parse(expires) != nil else { throw ValidationError("--expires must look like 30m, 12h or 7d.") }
+        }
+
+        func run() throws {
+            let store = try node.openStore()
+            let group = try store.resolveGroup(selection.group)
+            let lifetime = Duration.parse(expires) ?? 7 * 86_400
+            let code = try store.createInvite(to: group, lifetime: lifetime, at: Date())
+            let name = store.state(of: group).name.map(Output.safe) ?? "the group"
+            Output.line("Invite to \(name), valid for \(expires) and for one person. Keep it secret.")
+            if qr { Output.line(try QRCode.render(code.text)) }
+            Output.line(code.text)
+        }
+    }
+
+    struct Join: AsyncParsableCommand, NodeAction {
+        static let configuration = CommandConfiguration(
+            abstract: "Join a group with an invite code, through the inviting member's node.")
+
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: JSONFlag
+
+        @Argument(help: "The invite code (starts with mk1.).")
+        var code: String
+
+        @Option(name: .long, help: "The address of the inviting member's running node (HOST:PORT).")
+        var peer: String
+
+        func validate() throws {
+            guard InviteCode(text: code) != nil else { throw ValidationError("That is not a complete MeetKit invite code.") }
+            guard PeerAddress(peer) != nil else { throw ValidationError("--peer must be HOST:PORT.") }
+        }
+
+        func run() async throws { try await runOnOwnNode() }
+
+        func perform(on node: Node) async throws -> String {
+            guard let invite = InviteCode(text: code), let address = PeerAddress(peer) else {
+                throw CLIError("The invite code or address is malformed.")
+            }
+            let group = invite.group
+            let report = try await Network.join(with: invite, at: address, node: node) {
+                _ = try await node.withStore { store in
+                    try store.append(.profile(pseudonym: store.pseudonym), to: group, at: Date())
+                }
+            }
+            let summary = await node.withStore { store in store.summary(of: group) }
+            if output.json {
+                return try Output.jsonText(["group": group.hex, "name": summary.name ?? "", "received": "\(report.received)"])
+            }
+            return "Joined \(Output.safe(summary.name ?? "the group")) (id \(group.short)): received \(report.received) entries."
+        }
+    }
+
+    struct Members: ParsableCommand, NodeCommand {
+        static let configuration = CommandConfiguration(abstract: "List the group's members, with their fingerprints.")
+
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var selection: GroupOption
+        @OptionGroup var output: JSONFlag
+
+        struct Member: Encodable {
+            let member: String
+            let fingerprint: String
+            let name: String
+            let founder: Bool
+            let you: Bool
+        }
+
+        func run() throws {
+            let store = try node.openStore()
+            let state = store.state(of: try store.resolveGroup(selection.group))
+            let members = state.members.map { key in
+                Member(
+                    member: key.hex, fingerprint: key.fingerprint, name: state.displayName(of: key),
+                    founder: key == state.founder, you: key == store.memberID)
+            }
+            if output.json { return try Output.json(members) }
+            for member in members {
+                let notes = [member.founder ? "founder" : nil, member.you ? "you" : nil].compactMap { $0 }
+                Output.line("\(member.fingerprint)  \(Output.safe(member.name))\(notes.isEmpty ? "" : "  (" + notes.joined(separator: ", ") + ")")")
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Seconds in "30m", "12h", "7d" (or "45s").
+    static func parse(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let number = Double(text.dropLast()), number > 0 else { return nil }
+        switch unit {
+        case "s": return number
+        case "m": return number * 60
+        case "h": return number * 3_600
+        case "d": return number * 86_400
+        default: return nil
         }
     }
 }

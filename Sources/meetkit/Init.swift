@@ -2,7 +2,7 @@ import ArgumentParser
 import MeetKitCrypto
 import MeetKitStore
 
-struct Init: ParsableCommand {
+struct Init: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         abstract: "Set up this device as a member's node.",
         discussion: "Creates the data directory, a new identity and a passphrase-sealed keystore.")

@@ -2,7 +2,7 @@ import ArgumentParser
 import MeetKitCore
 import MeetKitStore
 
-struct LogCommand: ParsableCommand {
+struct LogCommand: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Read the group's log: who said what, when, grouped by meeting.")
@@ -32,6 +32,7 @@ struct LogCommand: ParsableCommand {
         var note: String?
         var milestoneDays: UInt32?
         var wantsSupport: Bool?
+        var member: String?
     }
 
     func run() throws {
@@ -40,7 +41,7 @@ struct LogCommand: ParsableCommand {
         let items = store.log(of: group)
         let state = GroupState(items: items)
         if output.json { return try Output.json(items.map { element($0, state) }) }
-        print(render(items, state, digest: store.summary(of: group).digest))
+        Output.line(render(items, state, digest: store.summary(of: group).digest))
     }
 
     private func element(_ item: LogItem, _ state: GroupState) -> Element {
@@ -55,7 +56,8 @@ struct LogCommand: ParsableCommand {
         case .genesis(let name)?: e.name = name
         case .profile(let pseudonym)?: e.pseudonym = pseudonym
         case .meetingOpen(let topic)?: e.topic = topic
-        case .meetingClose?, nil: break
+        case .meetingClose?, .invite?, nil: break
+        case .memberAdd(let add)?: e.member = add.member.hex
         case .share(let share)?: e.text = share.text
         case .checkIn(let c)?:
             e.mood = c.mood
@@ -123,6 +125,8 @@ struct LogCommand: ParsableCommand {
         case .profile(let pseudonym): return ["\(prefix) is known as \(Output.safe(pseudonym))"]
         case .meetingOpen(let topic): return ["\(prefix) opened a meeting\(topic.map { ": " + Output.safe($0) } ?? "")"]
         case .meetingClose: return ["\(prefix) closed the meeting"]
+        case .invite: return ["\(prefix) invited someone"]
+        case .memberAdd(let add): return ["\(prefix) admitted \(Output.safe(state.displayName(of: add.member)))"]
         case .share(let share): return ["\(prefix) shared:"] + quoted(share.text)
         case .checkIn(let c):
             var facts = ["mood \(c.mood)/5"]

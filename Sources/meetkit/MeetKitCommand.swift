@@ -1,34 +1,62 @@
 import ArgumentParser
 import Foundation
+import MeetKitNode
 import MeetKitStore
 
 @main
-struct MeetKitCommand: ParsableCommand {
+struct MeetKitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meetkit",
         abstract: "A private, offline meeting log for peer-support groups.",
         discussion: """
-            Each member keeps a signed, encrypted, append-only log on their own device.
+            Each member keeps a signed, encrypted, append-only log on their own device, and
+            members' nodes sync with each other over the local network.
             Data directory: --home, else $MEETKIT_HOME, else ~/.meetkit.
             Passphrase: --passphrase-file, else $MEETKIT_PASSPHRASE, else a prompt.
+            While 'meetkit run' is running, other commands are carried out by it.
             """,
         subcommands: [
             Init.self, Status.self, GroupCommand.self, MeetingCommand.self, ShareCommand.self,
-            CheckInCommand.self, LogCommand.self, Verify.self,
+            CheckInCommand.self, LogCommand.self, PeersCommand.self, SyncCommand.self, Run.self, Verify.self,
         ]
     )
 
     /// Runs the command; a failure prints one sentence on stderr and exits non-zero.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
-        } catch let error as StoreError {
-            Output.fail(error.message)
-        } catch let error as CLIError {
-            Output.fail(error.message)
+            if let reply = try forwardToRunningNode(command) {
+                FileHandle.standardOutput.write(Data(reply.stdout.utf8))
+                FileHandle.standardError.write(Data(reply.stderr.utf8))
+                Foundation.exit(reply.status)
+            }
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch {
-            exit(withError: error)
+            let (message, status) = describe(error)
+            // Help and version requests end "successfully": they belong on stdout.
+            (status == 0 ? FileHandle.standardOutput : FileHandle.standardError).write(Data(message.utf8))
+            Foundation.exit(status)
+        }
+    }
+
+    /// When a node is running in the command's data directory, the command line goes to it.
+    private static func forwardToRunningNode(_ command: ParsableCommand) throws -> ControlReply? {
+        guard let command = command as? NodeCommand, !(command is Init), !(command is Run) else { return nil }
+        return try ControlClient.send(
+            ControlRequest(argv: Array(CommandLine.arguments.dropFirst())), to: command.node.controlSocket)
+    }
+
+    /// The text for stderr (or stdout, for help) and the exit status of `error`.
+    static func describe(_ error: Error) -> (String, Int32) {
+        switch error {
+        case let error as StoreError: ("meetkit: \(error.message)\n", 1)
+        case let error as CLIError: ("meetkit: \(error.message)\n", 1)
+        case let error as NodeError: ("meetkit: \(error.description)\n", 1)
+        default: (fullMessage(for: error) + "\n", exitCode(for: error).rawValue)
         }
     }
 }

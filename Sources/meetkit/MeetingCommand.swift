@@ -7,7 +7,7 @@ struct MeetingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meeting", abstract: "Open and close a meeting.", subcommands: [Start.self, End.self])
 
-    struct Start: ParsableCommand {
+    struct Start: ParsableCommand, NodeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open a meeting; shares and check-ins written while it is open belong to it.")
 
@@ -32,7 +32,7 @@ struct MeetingCommand: ParsableCommand {
         }
     }
 
-    struct End: ParsableCommand {
+    struct End: ParsableCommand, NodeCommand {
         static let configuration = CommandConfiguration(abstract: "Close the open meeting.")
 
         @OptionGroup var node: NodeOptions
@@ -64,7 +64,7 @@ extension EntryContent {
         case .share(let share): share.meeting
         case .checkIn(let checkIn): checkIn.meeting
         case .meetingClose(let meeting): meeting
-        case .genesis, .profile, .meetingOpen: nil
+        case .genesis, .profile, .meetingOpen, .invite, .memberAdd: nil
         }
     }
 }

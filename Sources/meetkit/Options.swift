@@ -15,14 +15,24 @@ struct NodeOptions: ParsableArguments {
         DataDirectory.resolve(explicit: home, environment: ProcessInfo.processInfo.environment)
     }
 
+    var controlSocket: String { directory.path + "/control.sock" }
+
     func passphrase(confirm: Bool = false) throws -> SecretBytes {
         try Passphrase.obtain(file: passphraseFile, confirm: confirm)
     }
 
-    /// Opens the node, unlocked.
+    /// The node's store: a running node's, when it is executing this command for us;
+    /// otherwise opened and unlocked here.
     func openStore() throws -> Store {
-        try Store.open(at: directory, passphrase: passphrase())
+        if let store = CommandContext.shared.store { return store }
+        return try Store.open(at: directory, passphrase: passphrase())
     }
+}
+
+/// A command that acts on a node's data directory: when a node is running there, the
+/// command line is handed to it over the control socket instead.
+protocol NodeCommand {
+    var node: NodeOptions { get }
 }
 
 /// Which group a command acts on.

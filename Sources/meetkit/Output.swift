@@ -3,14 +3,18 @@ import Foundation
 /// Printing: text for people, JSON for programs.
 enum Output {
     static func line(_ text: String = "") {
-        print(text)
+        CommandContext.shared.write(text + "\n")
     }
 
     static func json<T: Encodable>(_ value: T) throws {
+        line(try jsonText(value))
+    }
+
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        print(String(decoding: data, as: UTF8.self))
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func fail(_ message: String) -> Never {

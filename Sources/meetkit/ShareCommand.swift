@@ -3,7 +3,7 @@ import Foundation
 import MeetKitCore
 import MeetKitStore
 
-struct ShareCommand: ParsableCommand {
+struct ShareCommand: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         commandName: "share",
         abstract: "Share something with the group.",
@@ -26,7 +26,7 @@ struct ShareCommand: ParsableCommand {
     }
 }
 
-struct CheckInCommand: ParsableCommand {
+struct CheckInCommand: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkin",
         abstract: "Check in: how you are doing, for attendance and accountability.",

@@ -2,7 +2,7 @@ import ArgumentParser
 import MeetKitCore
 import MeetKitStore
 
-struct Status: ParsableCommand {
+struct Status: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show this member, their groups, entry counts and the log digest.",
         discussion: """

@@ -1,7 +1,7 @@
 import ArgumentParser
 import MeetKitStore
 
-struct Verify: ParsableCommand {
+struct Verify: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-check every signature, hash chain and body hash, and the database's integrity.",
         discussion: "Exits 1 with the reason when anything is wrong. Changes nothing.")

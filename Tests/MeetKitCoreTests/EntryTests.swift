@@ -18,6 +18,9 @@ struct EntryTests {
         .checkIn(CheckIn(mood: 1)),
         .checkIn(CheckIn(mood: 5, note: "Better", milestoneDays: 0, wantsSupport: true, meeting: meeting)),
         .checkIn(CheckIn(mood: 3, milestoneDays: .max)),
+        .invite(Invite(id: Array(repeating: 7, count: 32), expires: 1_800_000_000_000)),
+        .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: Array(repeating: 7, count: 32))),
+        .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: nil)),
     ]
 
     @Test func everyKindIsCovered() {

@@ -182,6 +182,9 @@ struct VectorFile: Decodable {
         var note: String?
         var milestoneDays: UInt32?
         var wantsSupport: Bool?
+        var invite: String?
+        var expires: Int64?
+        var member: String?
 
         /// The content this object states; fails the test when it is malformed.
         func entryContent(_ file: String) throws -> EntryContent {
@@ -196,6 +199,13 @@ struct VectorFile: Decodable {
                 return .checkIn(CheckIn(
                     mood: try #require(mood, "\(file): mood"), note: note, milestoneDays: milestoneDays,
                     wantsSupport: try Self.required(wantsSupport, "\(file): wantsSupport"), meeting: meetingID))
+            case "invite":
+                return .invite(Invite(
+                    id: try #require(invite.flatMap(Hex.decode), "\(file): invite"),
+                    expires: try #require(expires, "\(file): expires")))
+            case "member-add":
+                let key = try #require(member.flatMap(Hex.decode), "\(file): member")
+                return .memberAdd(MemberAdd(member: try PublicKey(bytes: key), invite: invite.flatMap(Hex.decode)))
             default:
                 Issue.record("\(file): unknown content kind \(kind)")
                 throw VectorFileError.malformed(file)

@@ -91,6 +91,15 @@ enum EntryVectors {
         accept("epoch-increases", "A meeting without a topic in epoch 1, after an entry in epoch 0; the body is under epoch 1's content key.",
                boNextEpoch, previous: boMoodOnly, content: .meetingOpen(topic: nil), contentKey: Fixtures.nextEpochKey)
 
+        let inviteContent = EntryContent.invite(Invite(id: Array(repeating: 0x1d, count: 32), expires: Fixtures.startTime + 604_800_000))
+        let ashInvite = try ash.append(inviteContent, lamport: 20)
+        accept("invite", "The founder records a one-time invite: the invite's id and its expiry.",
+               ashInvite, previous: ashNotes, content: inviteContent)
+        let addContent = EntryContent.memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: Array(repeating: 0x1d, count: 32)))
+        let ashAdd = try ash.append(addContent, lamport: 21)
+        accept("member-add", "The founder admits a member who presented the invite.",
+               ashAdd, previous: ashInvite, content: addContent)
+
         // MARK: Rejected.
 
         func reject(
@@ -124,8 +133,8 @@ enum EntryVectors {
                wire: resigned(ashProfile, by: founder) { $0.version = 2 }, body: ashProfile.body, .unsupportedVersion(2))
         reject("unsupported-version-zero", "Format version 0.",
                wire: resigned(ashProfile, by: founder) { $0.version = 0 }, body: ashProfile.body, .unsupportedVersion(0))
-        reject("unknown-kind-reserved", "Kind 7, reserved for invites and not defined in format version 1.",
-               wire: resigned(ashProfile, by: founder) { $0.kind = 7 }, body: ashProfile.body, .unknownKind(7))
+        reject("unknown-kind-reserved", "Kind 13, reserved for redaction and not defined in format version 1.",
+               wire: resigned(ashProfile, by: founder) { $0.kind = 13 }, body: ashProfile.body, .unknownKind(13))
         reject("unknown-kind-zero", "Kind 0.",
                wire: resigned(ashProfile, by: founder) { $0.kind = 0 }, body: ashProfile.body, .unknownKind(0))
         reject("sequence-zero", "Sequence number 0.",
@@ -298,6 +307,9 @@ extension EntryContent {
         case .meetingOpen(let topic): fields = [("topic", text(topic))]
         case .meetingClose(let meeting): fields = [("meeting", id(meeting))]
         case .share(let share): fields = [("text", .string(share.text)), ("meeting", id(share.meeting))]
+        case .invite(let invite): fields = [("invite", .string(Hex.encode(invite.id))), ("expires", .number(Int(invite.expires)))]
+        case .memberAdd(let add):
+            fields = [("member", .string(add.member.hex)), ("invite", add.invite.map { .string(Hex.encode($0)) } ?? .null)]
         case .checkIn(let c):
             fields = [
                 ("mood", .number(Int(c.mood))), ("note", text(c.note)),

@@ -1,0 +1,49 @@
+import MeetKitCrypto
+
+/// For each author, the highest sequence number held in one group: what a node tells a peer
+/// so that each sends exactly what the other lacks (Protocol/sync.md §Version vectors).
+public struct VersionVector: Hashable, Sendable {
+    /// More authors than this in one vector is refused: no real group is that large.
+    public static let maximumAuthors = 4_096
+
+    public private(set) var heads: [PublicKey: UInt64]
+
+    public init(_ heads: [PublicKey: UInt64] = [:]) {
+        self.heads = heads
+    }
+
+    public subscript(author: PublicKey) -> UInt64 {
+        heads[author] ?? 0
+    }
+
+    /// Raises `author`'s entry to `sequence` if that is higher.
+    public mutating func advance(_ author: PublicKey, to sequence: UInt64) {
+        if sequence > self[author] { heads[author] = sequence }
+    }
+
+    /// count (u32) ‖ count × (author 32 ‖ sequence u64), authors in ascending byte order.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 4 + heads.count * 40)
+        w.write(UInt32(heads.count))
+        for (author, sequence) in heads.sorted(by: { $0.key < $1.key }) {
+            w.write(author.bytes)
+            w.write(sequence)
+        }
+        return w.bytes
+    }
+
+    /// Decodes the canonical form: authors strictly ascending, sequences ≥ 1.
+    public init?(reading r: inout ByteReader) {
+        guard let count = r.readUInt32(), count <= Self.maximumAuthors, r.remaining >= Int(count) * 40 else { return nil }
+        var heads: [PublicKey: UInt64] = [:]
+        var previous: PublicKey?
+        for _ in 0..<count {
+            guard let key = r.readBytes(32).flatMap({ try? PublicKey(bytes: $0) }), let sequence = r.readUInt64(),
+                  sequence > 0, previous.map({ $0 < key }) ?? true
+            else { return nil }
+            heads[key] = sequence
+            previous = key
+        }
+        self.heads = heads
+    }
+}

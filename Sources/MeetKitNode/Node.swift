@@ -1,0 +1,271 @@
+import Foundation
+import Logging
+import MeetKitCore
+import MeetKitCrypto
+import MeetKitProtocol
+import MeetKitStore
+
+/// A member's running node: owns the store, holds one sync session per connected peer, and
+/// carries out the sessions' directives (Protocol/sync.md §Session). Connections do the I/O
+/// (`Link`); everything that touches the store or a session happens here, one at a time.
+public actor Node {
+    public nonisolated let identity: SigningKey
+    let store: Store
+    let logger: Logger
+    private let started = ContinuousClock.now
+    private var nextID = 0
+    private var sessions: [Int: Session] = [:]
+    private var waiters: [Int: CheckedContinuation<SyncReport, Error>] = [:]
+    private var closeWaiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
+
+    /// A peer as `meetkit peers` shows it.
+    public struct PeerInfo: Sendable, Codable {
+        public let member: String
+        public let fingerprint: String
+        public let name: String
+        public let address: String
+        public let group: String
+        public let since: Date
+        public let lastSeen: Date
+        public let entriesSent: Int
+        public let entriesReceived: Int
+    }
+
+    /// What one sync exchanged.
+    public struct SyncReport: Sendable {
+        public var peer: PublicKey
+        public var sent = 0
+        public var received = 0
+    }
+
+    struct Session {
+        var sync: SyncSession
+        let group: GroupID
+        let remote: PublicKey
+        let address: String
+        let outbound: AsyncStream<Outbound>.Continuation
+        let since: Date
+        var lastSeen: Date
+        var report: SyncReport
+        var lastError: String?
+        var synced = false
+    }
+
+    public init(store: sending Store, logger: Logger) {
+        self.identity = store.identity
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Runs `body` with the store, on the node: the way the CLI's commands reach a running
+    /// node's store. Entries it writes are pushed to connected peers at once.
+    public func withStore<T: Sendable>(_ body: (Store) throws -> T) rethrows -> T {
+        defer { broadcastNewEntries() }
+        return try body(store)
+    }
+
+    func networkKeys() -> [(group: GroupID, key: SecretBytes)] {
+        store.networkKeys()
+    }
+
+    /// Members of `group` other than this node: whom a dial may find at an address.
+    func otherMembers(of group: GroupID) -> [PublicKey] {
+        store.members(of: group).filter { $0 != identity.publicKey }.sorted()
+    }
+
+    func groups() -> [GroupID] { store.groups.map(\.id) }
+
+    public func peers() -> [PeerInfo] {
+        sessions.values.sorted { $0.since < $1.since }.map { session in
+            PeerInfo(
+                member: session.remote.hex, fingerprint: session.remote.fingerprint,
+                name: store.state(of: session.group).displayName(of: session.remote), address: session.address,
+                group: session.group.hex, since: session.since, lastSeen: session.lastSeen,
+                entriesSent: session.report.sent, entriesReceived: session.report.received)
+        }
+    }
+
+    private var now: Duration { ContinuousClock.now - started }
+
+    // MARK: - Sessions
+
+    /// A connection completed its handshake: start the sync session.
+    func open(
+        group: GroupID, remote: PublicKey, address: String, start: SyncSession.Start?,
+        outbound: AsyncStream<Outbound>.Continuation
+    ) -> Int {
+        nextID += 1
+        let id = nextID
+        let sync: SyncSession
+        var directives: [SyncSession.Directive] = []
+        if let start {
+            (sync, directives) = SyncSession.client(start, now: now)
+        } else {
+            sync = SyncSession.server(peerIsMember: store.isMember(remote, of: group), now: now)
+        }
+        sessions[id] = Session(
+            sync: sync, group: group, remote: remote, address: address, outbound: outbound, since: Date(),
+            lastSeen: Date(), report: SyncReport(peer: remote), lastError: nil, synced: false)
+        logger.info("peer connected", metadata: ["peer": "\(remote.fingerprint)", "address": "\(address)"])
+        execute(directives, session: id)
+        return id
+    }
+
+    func received(_ id: Int, _ message: WireMessage, verified: [Entry]) {
+        guard var session = sessions[id] else { return }
+        session.lastSeen = Date()
+        let group = session.group
+        let directives = session.sync.receive(message, now: now) { store.versionVector(of: group) }
+        sessions[id] = session
+        execute(directives, session: id, verified: verified)
+    }
+
+    /// The connection found the peer's bytes unacceptable.
+    func failed(_ id: Int, _ reason: String) {
+        guard var session = sessions[id] else { return }
+        let directives = session.sync.ingestFailed(reason)
+        sessions[id] = session
+        execute(directives, session: id)
+    }
+
+    /// The connection has ended.
+    func closed(_ id: Int) {
+        guard let session = sessions.removeValue(forKey: id) else { return }
+        session.outbound.finish()
+        logger.info("peer disconnected", metadata: ["peer": "\(session.remote.fingerprint)"])
+        waiters.removeValue(forKey: id)?.resume(throwing: NodeError.sessionEnded(session.lastError ?? "the peer closed the connection"))
+        for waiter in closeWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+    }
+
+    /// Waits until session `id` has ended.
+    func waitUntilClosed(_ id: Int) async {
+        guard sessions[id] != nil else { return }
+        await withCheckedContinuation { closeWaiters[id, default: []].append($0) }
+    }
+
+    /// Ends every session cleanly: on shutdown.
+    func closeAll() {
+        for session in sessions.values { session.outbound.yield(.close(refusal: nil)) }
+    }
+
+    /// Heartbeats and idle timeouts; the node calls it every second.
+    func tick() {
+        for id in sessions.keys {
+            guard var session = sessions[id] else { continue }
+            let directives = session.sync.tick(now: now)
+            sessions[id] = session
+            execute(directives, session: id)
+        }
+    }
+
+    /// Waits until session `id` has synced (both sides caught up).
+    public func waitUntilSynced(_ id: Int) async throws -> SyncReport {
+        guard let session = sessions[id] else { throw NodeError.sessionEnded("the peer closed the connection") }
+        if session.synced { return session.report }
+        return try await withCheckedThrowingContinuation { waiters[id] = $0 }
+    }
+
+    /// Ends session `id` cleanly.
+    func finish(_ id: Int) {
+        sessions[id]?.outbound.yield(.close(refusal: nil))
+    }
+
+    // MARK: - Directives
+
+    private func execute(_ directives: [SyncSession.Directive], session id: Int, verified: [Entry] = []) {
+        for directive in directives {
+            guard var session = sessions[id] else { return }
+            switch directive {
+            case .send(let message):
+                if case .entries(let entries) = message { sessions[id]?.report.sent += entries.count }
+                session.outbound.yield(.send(message))
+            case .serve(let vector):
+                let missing = store.entries(of: session.group, missingFrom: vector)
+                let next = session.sync.serve(missing, now: now)
+                sessions[id] = session
+                execute(next, session: id)
+            case .ingest:
+                ingest(verified, session: id)
+            case .admit(let secret):
+                var bytes = secret
+                let next: [SyncSession.Directive]
+                do {
+                    let admission = try store.admit(
+                        session.remote, to: session.group, secret: SecretBytes(consuming: &bytes), at: Date())
+                    logger.info("member admitted", metadata: ["member": "\(session.remote.fingerprint)"])
+                    next = session.sync.admissionGranted(sealedKeys: admission.sealedKeys, now: now)
+                } catch let error as StoreError {
+                    next = session.sync.admissionRefused(error.message)
+                } catch {
+                    next = session.sync.admissionRefused("\(error)")
+                }
+                sessions[id] = session
+                execute(next, session: id)
+                broadcastNewEntries()
+            case .acceptAdmission(let sealed):
+                let next: [SyncSession.Directive]
+                do {
+                    let group = try store.acceptAdmission(sealedKeys: sealed, into: session.group)
+                    next = session.sync.admissionAccepted(localVector: store.versionVector(of: group), now: now)
+                } catch {
+                    next = session.sync.ingestFailed("\(error)")
+                }
+                sessions[id] = session
+                execute(next, session: id)
+            case .synced:
+                logger.info("synced", metadata: [
+                    "peer": "\(session.remote.fingerprint)", "sent": "\(session.report.sent)",
+                    "received": "\(session.report.received)",
+                ])
+                sessions[id]?.synced = true
+                waiters.removeValue(forKey: id)?.resume(returning: session.report)
+            case .close(let error, let notify):
+                logger.warning("session ended", metadata: ["peer": "\(session.remote.fingerprint)", "reason": "\(error)"])
+                sessions[id]?.lastError = error.description
+                session.outbound.yield(.close(refusal: notify ? error.description : nil))
+            }
+        }
+    }
+
+    private func ingest(_ entries: [Entry], session id: Int) {
+        guard var session = sessions[id] else { return }
+        do {
+            let fresh = try store.ingest(entries, into: session.group)
+            session.sync.ingested(entries)
+            session.report.received += fresh.count
+            sessions[id] = session
+            broadcastNewEntries(except: id)
+        } catch {
+            let reason = (error as? StoreError)?.message ?? "\(error)"
+            let next = session.sync.ingestFailed(reason)
+            sessions[id] = session
+            execute(next, session: id)
+        }
+    }
+
+    /// Pushes entries stored since the last call to every live session of their group.
+    private func broadcastNewEntries(except origin: Int? = nil) {
+        let fresh = store.drainNewEntries()
+        guard !fresh.isEmpty else { return }
+        for id in sessions.keys where id != origin {
+            guard var session = sessions[id] else { continue }
+            let entries = fresh.filter { $0.group == session.group }
+            guard !entries.isEmpty else { continue }
+            let directives = session.sync.push(entries, now: now)
+            sessions[id] = session
+            execute(directives, session: id)
+        }
+    }
+}
+
+public enum NodeError: Error, CustomStringConvertible {
+    case sessionEnded(String)
+    case unreachable(String)
+
+    public var description: String {
+        switch self {
+        case .sessionEnded(let reason): reason
+        case .unreachable(let reason): reason
+        }
+    }
+}

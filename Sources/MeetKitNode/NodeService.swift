@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import MeetKitCore
+import MeetKitCrypto
+import MeetKitProtocol
+import MeetKitStore
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// `meetkit run`: listens for members, keeps connections to the peers it was given, ticks the
+/// sessions' clocks and serves the control socket, until SIGINT or SIGTERM.
+public struct NodeService: Service {
+    public struct Configuration: Sendable {
+        public var listen: PeerAddress?
+        public var peers: [PeerAddress]
+        public var controlSocket: String?
+
+        public init(listen: PeerAddress?, peers: [PeerAddress], controlSocket: String?) {
+            self.listen = listen
+            self.peers = peers
+            self.controlSocket = controlSocket
+        }
+    }
+
+    public let node: Node
+    let configuration: Configuration
+    let control: ControlServer.Handler?
+    let logger: Logger
+
+    public init(node: Node, configuration: Configuration, control: ControlServer.Handler?, logger: Logger) {
+        self.node = node
+        self.configuration = configuration
+        self.control = control
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            if let address = configuration.listen {
+                let server = try await Network.listen(on: address)
+                let bound = server.channel.localAddress.flatMap { local in local.port.map { PeerAddress(host: address.host, port: $0) } }
+                logger.info("listening", metadata: ["address": "\(bound ?? address)"])
+                group.addTask { await untilShutdown { try await accept(server) } }
+            }
+            if let path = configuration.controlSocket, let control {
+                let server = try await ControlServer.bind(path: path)
+                group.addTask { await untilShutdown { try await ControlServer.serve(server, handler: control) } }
+            }
+            for peer in configuration.peers {
+                group.addTask { await untilShutdown { await keepConnected(to: peer) } }
+            }
+            group.addTask {
+                await untilShutdown {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(1))
+                        await node.tick()
+                    }
+                }
+            }
+        }
+        await node.closeAll()
+    }
+
+    /// Runs `body` until SIGINT/SIGTERM asks the node to stop; stopping is not an error.
+    private func untilShutdown(_ body: @escaping @Sendable () async throws -> Void) async {
+        do {
+            try await cancelWhenGracefulShutdown(body)
+        } catch is CancellationError {
+        } catch {
+            logger.error("stopped", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// Serves every connection until cancelled; one bad peer never stops the node.
+    private func accept(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
+        try await withThrowingDiscardingTaskGroup { connections in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    let address = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+                    connections.addTask {
+                        do {
+                            try await Link.run(connection, role: .accepting, node: node, address: address)
+                        } catch {
+                            logger.notice("connection refused", metadata: ["address": "\(address)", "reason": "\(error)"])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dials `peer` and stays connected, retrying with backoff (1 s doubling to 30 s).
+    private func keepConnected(to peer: PeerAddress) async {
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await Network.session(with: peer, node: node) { id in await node.waitUntilClosed(id) }
+                delay = .seconds(1)
+            } catch {
+                logger.info("peer unreachable", metadata: ["address": "\(peer)", "reason": "\(error)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(30))
+        }
+    }
+}
+
+/// TCP through SwiftNIO: listening and dialling.
+public enum Network {
+    static func listen(on address: PeerAddress) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    static func connect(to address: PeerAddress) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw NodeError.unreachable("Cannot connect to \(address): \(error).")
+        }
+    }
+
+    /// Opens a session with whichever member of our groups answers at `address` (the
+    /// handshake needs the server's key: each member is tried in turn), runs `body` with its
+    /// id, then ends the session cleanly.
+    public static func session<T: Sendable>(
+        with address: PeerAddress, node: Node, group only: GroupID? = nil, _ body: @Sendable (Int) async throws -> T
+    ) async throws -> T {
+        var lastFailure: Error = NodeError.unreachable("You are in no group yet, so there is no one to sync with.")
+        for group in await node.groups() where only == nil || only == group {
+            guard let networkKey = await node.networkKeys().first(where: { $0.group == group })?.key else { continue }
+            for member in await node.otherMembers(of: group) {
+                let start = SyncSession.Start.member(localVector: await node.versionVector(of: group))
+                do {
+                    return try await session(
+                        with: address, node: node,
+                        role: .dialing(group: group, networkKey: networkKey, serverKey: member, start: start), body)
+                } catch let failure as Link.Failure {
+                    lastFailure = failure
+                }
+            }
+        }
+        throw lastFailure is Link.Failure
+            ? NodeError.unreachable("No member of your groups answered at \(address).") : lastFailure
+    }
+
+    /// Joins a group with an invite: connects to the inviter at `address`, is admitted, syncs,
+    /// then runs `afterSync` (which writes the new member's profile) before ending cleanly.
+    public static func join(
+        with code: InviteCode, at address: PeerAddress, node: Node, afterSync: @Sendable @escaping () async throws -> Void
+    ) async throws -> Node.SyncReport {
+        var secret = code.secret.exposedCopy()
+        defer { SecretBytes.wipe(&secret) }
+        let role = Link.Role.dialing(
+            group: code.group, networkKey: code.networkKey, serverKey: code.inviter, start: .joining(secret: secret))
+        do {
+            return try await session(with: address, node: node, role: role) { id in
+                let report = try await node.waitUntilSynced(id)
+                try await afterSync()
+                return report
+            }
+        } catch is Link.Failure {
+            throw NodeError.unreachable(
+                "The member who invited you did not answer at \(address); check the address and that the invite code is complete.")
+        }
+    }
+
+    private static func session<T: Sendable>(
+        with address: PeerAddress, node: Node, role: Link.Role, _ body: @Sendable (Int) async throws -> T
+    ) async throws -> T {
+        let channel = try await connect(to: address)
+        let (opened, announce) = AsyncStream.makeStream(of: Int.self)
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                defer { announce.finish() }
+                try await Link.run(channel, role: role, node: node, address: "\(address)") { announce.yield($0) }
+                return nil
+            }
+            var ids = opened.makeAsyncIterator()
+            guard let id = await ids.next() else {
+                // The handshake failed: Link.run has thrown why.
+                while let next = try await tasks.next() { if let value = next { return value } }
+                throw NodeError.sessionEnded("The connection to \(address) closed during the handshake.")
+            }
+            do {
+                let value = try await body(id)
+                await node.finish(id)
+                try await tasks.waitForAll()
+                return value
+            } catch {
+                await node.finish(id)
+                tasks.cancelAll()
+                throw error
+            }
+        }
+    }
+}
+
+extension Node {
+    func versionVector(of group: GroupID) -> VersionVector { store.versionVector(of: group) }
+}

@@ -1,0 +1,241 @@
+import MeetKitCore
+import MeetKitCrypto
+
+/// One peer session's sync protocol as a pure state machine (Protocol/sync.md §Session):
+/// the shell feeds it messages, results and the time, and carries out the directives it
+/// returns. It performs no I/O and reads no clock.
+public struct SyncSession: Sendable {
+    /// Entries per `entries` message: large enough to amortise framing, small enough to stay
+    /// far below `WireMessage.maximumLength` with bodies at their largest.
+    public static let batchSize = 12
+    public static let batchBytes = 256 * 1024
+    public static let heartbeatInterval: Duration = .seconds(10)
+    public static let idleTimeout: Duration = .seconds(30)
+
+    public enum Directive: Sendable, Equatable {
+        case send(WireMessage)
+        /// Look up the entries the peer lacks (`Store.entries(missingFrom:)`) and hand them to
+        /// `serve(_:)`.
+        case serve(VersionVector)
+        /// Verify and store these entries, then call `ingested(_:)` with those newly stored.
+        case ingest([RawEntry])
+        /// Server: admit the peer with this invite secret, then call `admissionGranted(_:)`.
+        case admit(secret: [UInt8])
+        /// Joining client: store the sealed keys, then call `admissionAccepted(localVector:)`.
+        case acceptAdmission(sealedKeys: [UInt8])
+        /// Both sides hold everything the other had at the start: a one-off sync may stop here.
+        case synced
+        /// End the session: send `refused` if `notifyPeer`, then close the connection.
+        case close(SyncError, notifyPeer: Bool)
+    }
+
+    public enum Start: Sendable {
+        /// A member syncing: begins with its version vector.
+        case member(localVector: VersionVector)
+        /// A node joining with an invite: begins with the invite secret.
+        case joining(secret: [UInt8])
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case awaitingHave
+        case joining
+        case awaitingJoin
+        case live
+        case closed
+    }
+
+    private var phase: Phase
+    private let isClient: Bool
+    private var peerVector = VersionVector()
+    private var sentCaughtUp = false
+    private var receivedCaughtUp = false
+    private var reportedSynced = false
+    private var lastReceived: Duration
+    private var lastSent: Duration
+    private var pending: [Directive] = []
+
+    /// A client session: `start` says whether it syncs or joins.
+    public static func client(_ start: Start, now: Duration) -> (SyncSession, [Directive]) {
+        switch start {
+        case .member(let vector):
+            var session = SyncSession(phase: .awaitingHave, isClient: true, now: now)
+            return (session, session.sending(.have(vector)))
+        case .joining(let secret):
+            var session = SyncSession(phase: .joining, isClient: true, now: now)
+            return (session, session.sending(.join(secret: secret)))
+        }
+    }
+
+    /// A server session: a member waits for the client's vector; a non-member may only join.
+    public static func server(peerIsMember: Bool, now: Duration) -> SyncSession {
+        SyncSession(phase: peerIsMember ? .awaitingHave : .awaitingJoin, isClient: false, now: now)
+    }
+
+    private init(phase: Phase, isClient: Bool, now: Duration) {
+        self.phase = phase
+        self.isClient = isClient
+        lastReceived = now
+        lastSent = now
+    }
+
+    public var isClosed: Bool { phase == .closed }
+    public var isLive: Bool { phase == .live }
+
+    // MARK: - Inputs
+
+    /// A message from the peer. `localVector` is needed only by a server answering `have`.
+    public mutating func receive(_ message: WireMessage, now: Duration, localVector: () -> VersionVector) -> [Directive] {
+        guard phase != .closed else { return [] }
+        lastReceived = now
+        switch (phase, message) {
+        case (_, .ping):
+            return sending(.pong, now: now)
+        case (_, .pong):
+            return []
+        case (_, .refused(let reason)):
+            return close(.refusedByPeer(reason), notify: false)
+        case (.awaitingJoin, .join(let secret)):
+            return [.admit(secret: secret)]
+        case (.awaitingJoin, _):
+            return close(.notAMember, notify: true)
+        case (.joining, .admitted(let sealed)):
+            return [.acceptAdmission(sealedKeys: sealed)]
+        case (.awaitingHave, .have(let vector)):
+            peerVector = vector
+            phase = .live
+            var directives: [Directive] = []
+            if !isClient { directives += sending(.have(localVector()), now: now) }
+            return directives + [.serve(vector)]
+        case (.live, .entries(let entries)):
+            return entries.isEmpty ? [] : [.ingest(entries)]
+        case (.live, .caughtUp):
+            guard !receivedCaughtUp else { return close(.unexpectedMessage("a second caught-up"), notify: true) }
+            receivedCaughtUp = true
+            return syncedIfDone()
+        default:
+            return close(.unexpectedMessage(message.name), notify: true)
+        }
+    }
+
+    /// The entries the peer lacked at its `have`, in log order: sent in batches, then `caughtUp`.
+    public mutating func serve(_ entries: [Entry], now: Duration) -> [Directive] {
+        guard phase == .live, !sentCaughtUp else { return [] }
+        var directives = push(entries, now: now)
+        sentCaughtUp = true
+        directives += sending(.caughtUp, now: now)
+        return directives + syncedIfDone()
+    }
+
+    /// Entries newly stored on this node (written here or received from anyone): those the
+    /// peer lacks go out at once. Before the peer's `have` arrives nothing is pushed: the
+    /// answer to its `have` will include them.
+    public mutating func push(_ entries: [Entry], now: Duration) -> [Directive] {
+        guard phase == .live else { return [] }
+        var directives: [Directive] = []
+        var batch: [RawEntry] = []
+        var batchBytes = 0
+        for entry in entries where entry.header.sequence == peerVector[entry.header.author] + 1 {
+            peerVector.advance(entry.header.author, to: entry.header.sequence)
+            batch.append(RawEntry(entry))
+            batchBytes += Entry.wireLength + (entry.body?.count ?? 0)
+            if batch.count == Self.batchSize || batchBytes >= Self.batchBytes {
+                directives += sending(.entries(batch), now: now)
+                batch = []
+                batchBytes = 0
+            }
+        }
+        if !batch.isEmpty { directives += sending(.entries(batch), now: now) }
+        return directives
+    }
+
+    /// The shell stored entries from an `ingest` directive; `stored` are those that were new.
+    /// The peer holds them, so they are never sent back.
+    public mutating func ingested(_ received: [Entry]) {
+        for entry in received { peerVector.advance(entry.header.author, to: entry.header.sequence) }
+    }
+
+    /// The shell could not verify or store what the peer sent.
+    public mutating func ingestFailed(_ reason: String) -> [Directive] {
+        close(.invalidEntries(reason), notify: true)
+    }
+
+    /// Server: the peer was admitted; its keys go out and it is now a member.
+    public mutating func admissionGranted(sealedKeys: [UInt8], now: Duration) -> [Directive] {
+        guard phase == .awaitingJoin else { return [] }
+        phase = .awaitingHave
+        return sending(.admitted(sealedKeys: sealedKeys), now: now)
+    }
+
+    public mutating func admissionRefused(_ reason: String) -> [Directive] {
+        close(.admissionRefused(reason), notify: true)
+    }
+
+    /// Joining client: the keys are stored; the session continues as a member's.
+    public mutating func admissionAccepted(localVector: VersionVector, now: Duration) -> [Directive] {
+        guard phase == .joining else { return [] }
+        phase = .awaitingHave
+        return sending(.have(localVector), now: now)
+    }
+
+    /// The passage of time: heartbeats while idle, and the end of a silent peer.
+    public mutating func tick(now: Duration) -> [Directive] {
+        guard phase != .closed else { return [] }
+        if now - lastReceived >= Self.idleTimeout { return close(.timeout, notify: false) }
+        if now - lastSent >= Self.heartbeatInterval { return sending(.ping, now: now) }
+        return []
+    }
+
+    // MARK: - Helpers
+
+    private mutating func syncedIfDone() -> [Directive] {
+        guard sentCaughtUp, receivedCaughtUp, !reportedSynced else { return [] }
+        reportedSynced = true
+        return [.synced]
+    }
+
+    private mutating func sending(_ message: WireMessage, now: Duration? = nil) -> [Directive] {
+        if let now { lastSent = now }
+        return [.send(message)]
+    }
+
+    private mutating func close(_ error: SyncError, notify: Bool) -> [Directive] {
+        phase = .closed
+        return [.close(error, notifyPeer: notify)]
+    }
+}
+
+/// Why a session ended.
+public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+    case notAMember
+    case unexpectedMessage(String)
+    case invalidEntries(String)
+    case admissionRefused(String)
+    case refusedByPeer(String)
+    case timeout
+
+    public var description: String {
+        switch self {
+        case .notAMember: "the peer is not a member of the group"
+        case .unexpectedMessage(let name): "the peer sent an unexpected \(name) message"
+        case .invalidEntries(let reason): "the peer sent entries that were refused: \(reason)"
+        case .admissionRefused(let reason): "the peer could not be admitted: \(reason)"
+        case .refusedByPeer(let reason): "the peer ended the session: \(reason)"
+        case .timeout: "the peer went silent"
+        }
+    }
+}
+
+extension WireMessage {
+    var name: String {
+        switch self {
+        case .have: "have"
+        case .entries: "entries"
+        case .caughtUp: "caught-up"
+        case .ping: "ping"
+        case .pong: "pong"
+        case .join: "join"
+        case .admitted: "admitted"
+        case .refused: "refused"
+        }
+    }
+}

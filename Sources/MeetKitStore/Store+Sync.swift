@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import MeetKitCore
+import MeetKitCrypto
+
+/// What a node needs to sync with peers and admit new members (Protocol/sync.md,
+/// Protocol/membership.md).
+extension Store {
+    // MARK: - Version vectors
+
+    public func versionVector(of group: GroupID) -> VersionVector {
+        VersionVector((logs[group]?.heads ?? [:]).mapValues(\.sequence))
+    }
+
+    /// The entries `peer` lacks, in log order: every entry before its author's later ones, and
+    /// every member's admission before anything that member wrote.
+    public func entries(of group: GroupID, missingFrom peer: VersionVector) -> [Entry] {
+        (logs[group]?.entries ?? []).filter { $0.header.sequence > peer[$0.header.author] }
+            .sorted { $0.position < $1.position }
+    }
+
+    /// The current epoch's network key of each group: the handshake's app key.
+    public func networkKeys() -> [(group: GroupID, key: SecretBytes)] {
+        keys.values.compactMap { groupKeys in
+            groupKeys.epochs[groupKeys.currentEpoch].map { (groupKeys.group, $0.networkKey) }
+        }
+    }
+
+    public func isMember(_ key: PublicKey, of group: GroupID) -> Bool {
+        logs[group]?.members.contains(key) ?? false
+    }
+
+    public func members(of group: GroupID) -> Set<PublicKey> {
+        logs[group]?.members ?? []
+    }
+
+    // MARK: - Receiving entries
+
+    /// Stores entries received from a peer (already decoded and signature-checked by
+    /// `Entry(wire:body:)`), in one transaction. Each must follow its feed and come from a
+    /// member; entries already held are skipped. On any failure nothing is stored.
+    /// Returns the entries newly stored.
+    @discardableResult
+    public func ingest(_ entries: [Entry], into group: GroupID) throws -> [Entry] {
+        guard keys[group] != nil else {
+            throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
+        }
+        var heads: [PublicKey: FeedHead] = [:]
+        var members = logs[group]?.members ?? []
+        var fresh: [Entry] = []
+        for entry in entries {
+            let author = entry.header.author
+            let head = heads[author] ?? logs[group]?.heads[author]
+            if let head, entry.header.sequence <= head.sequence {
+                // Already held, or a second entry at the same place: proof of a fork.
+                guard held(entry, in: group) else {
+                    throw StoreError(.invalidEntry, "Entry \(entry.id.short) forks \(author.fingerprint)'s feed; it was refused.")
+                }
+                continue
+            }
+            let isGenesis = entry.header.kind == .genesis && GroupID(entry.id) == group
+            guard isGenesis || members.contains(author) else {
+                throw StoreError(.invalidEntry, "Entry \(entry.id.short) comes from \(author.fingerprint), who is not a member.")
+            }
+            switch entry.header.kind {
+            case .genesis, .memberAdd:
+                guard let content = try? content(of: entry) else {
+                    throw StoreError(.invalidEntry, "Entry \(entry.id.short) changes the membership but cannot be read.")
+                }
+                if case .memberAdd(let add) = content { members.insert(add.member) }
+                if isGenesis { members.insert(author) }
+            default:
+                break
+            }
+            fresh.append(entry)
+            heads[author] = entry.head
+        }
+        guard !fresh.isEmpty else { return [] }
+        try write { db in try insert(fresh, in: group, db) }
+        for entry in fresh { record(entry) }
+        return fresh
+    }
+
+    private func held(_ entry: Entry, in group: GroupID) -> Bool {
+        logs[group]?.entries.contains { $0.id == entry.id } ?? false
+    }
+
+    // MARK: - Invites and admission
+
+    /// Records a one-time invite valid for `lifetime` and returns its code.
+    public func createInvite(to group: GroupID, lifetime: TimeInterval, at time: Date) throws -> InviteCode {
+        guard let groupKeys = keys[group], let epoch = groupKeys.epochs[groupKeys.currentEpoch] else {
+            throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
+        }
+        let code = InviteCode(
+            group: group, networkKey: epoch.networkKey, secret: SecretBytes(randomCount: InviteCode.secretLength), inviter: memberID)
+        let expires = Int64(((time.timeIntervalSince1970 + lifetime) * 1000).rounded())
+        try append(.invite(Invite(id: code.id, expires: expires)), to: group, at: time)
+        return code
+    }
+
+    /// Admits `member`, who presented `secret` over an authenticated session: records a
+    /// member-add entry (once) and returns the group's keys sealed to the new member.
+    public func admit(_ member: PublicKey, to group: GroupID, secret: SecretBytes, at time: Date) throws -> (entry: Entry?, sealedKeys: [UInt8]) {
+        let state = self.state(of: group)
+        let id = InviteCode.id(ofSecret: secret)
+        guard let invite = state.invites[id] else {
+            throw StoreError(.invalidEntry, "The invite code is not one of this group's.")
+        }
+        var entry: Entry?
+        if !state.isMember(member) {
+            guard invite.usedBy == nil else { throw StoreError(.invalidEntry, "The invite code has already been used.") }
+            guard Int64(time.timeIntervalSince1970 * 1000) < invite.invite.expires else {
+                throw StoreError(.invalidEntry, "The invite code has expired; ask for a new one.")
+            }
+            entry = try append(.memberAdd(MemberAdd(member: member, invite: id)), to: group, at: time)
+        } else if invite.usedBy != member {
+            throw StoreError(.invalidEntry, "The invite code has already been used.")
+        }
+        return (entry, try sealedKeys(of: group, to: member))
+    }
+
+    /// group id ‖ count (u32) ‖ count × (epoch u32 ‖ content key ‖ network key), sealed to `member`.
+    private func sealedKeys(of group: GroupID, to member: PublicKey) throws -> [UInt8] {
+        guard let groupKeys = keys[group] else { throw StoreError(.unknownGroup, "Unknown group \(group.short).") }
+        var plain = groupKeys.encoded()
+        defer { SecretBytes.wipe(&plain) }
+        do {
+            return try SealedBox.seal(plain, to: member.curve25519())
+        } catch {
+            throw StoreError(.invalidEntry, "The new member's key cannot receive sealed messages.")
+        }
+    }
+
+    /// Stores the keys a member sealed to this node on admitting it; returns the group.
+    public func acceptAdmission(sealedKeys: [UInt8], into expected: GroupID) throws -> GroupID {
+        let secret = identity.curve25519SecretKey()
+        guard let publicKey = try? memberID.curve25519(),
+              var plain = SealedBox.open(sealedKeys, publicKey: publicKey, secretKey: secret)
+        else { throw StoreError(.invalidEntry, "The admission could not be opened; it was not meant for this node.") }
+        defer { SecretBytes.wipe(&plain) }
+        guard let groupKeys = GroupKeys(decoding: plain), groupKeys.group == expected else {
+            throw StoreError(.invalidEntry, "The admission is malformed or for another group.")
+        }
+        if keys[groupKeys.group] == nil {
+            try write { db in try insertKeys(groupKeys, db) }
+            keys[groupKeys.group] = groupKeys
+            logs[groupKeys.group] = logs[groupKeys.group] ?? GroupLog()
+        }
+        return groupKeys.group
+    }
+}

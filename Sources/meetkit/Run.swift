@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MeetKitNode
+import MeetKitStore
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand, NodeCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run this member's node: sync with members, and carry out other commands.",
+        discussion: """
+            Listens for members on --listen, keeps a connection to every --peer (retrying
+            with backoff), pushes new entries to connected members at once, and serves a
+            control socket in the data directory through which other meetkit commands reach
+            it. Stops cleanly on SIGINT or SIGTERM. Logs go to stderr.
+            """)
+
+    @OptionGroup var node: NodeOptions
+
+    @Option(name: .long, help: "Address to listen on for members (HOST:PORT; port 0 picks a free one).")
+    var listen = "0.0.0.0:7420"
+
+    @Option(name: .long, help: "A member's node to stay connected to (HOST:PORT); repeatable.")
+    var peer: [String] = []
+
+    func validate() throws {
+        guard PeerAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT.") }
+        for address in peer where PeerAddress(address) == nil { throw ValidationError("--peer \(address) is not HOST:PORT.") }
+    }
+
+    func run() async throws {
+        let logger = Logger.meetkit(level: .info)
+        let store = try node.openStore()
+        let running = Node(store: store, logger: logger)
+        let service = NodeService(
+            node: running,
+            configuration: .init(
+                listen: PeerAddress(listen), peers: peer.compactMap(PeerAddress.init), controlSocket: node.controlSocket),
+            control: { request in await Self.execute(request, on: running) }, logger: logger)
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+        try? FileManager.default.removeItem(atPath: node.controlSocket)
+    }
+
+    /// Carries out a command line handed over the control socket.
+    static func execute(_ request: ControlRequest, on node: Node) async -> ControlReply {
+        do {
+            let command = try MeetKitCommand.parseAsRoot(request.argv)
+            switch command {
+            case is Init, is Run:
+                return ControlReply(status: 1, stdout: "", stderr: "meetkit: A node is already running in this data directory.\n")
+            case let action as NodeAction:
+                return ControlReply(status: 0, stdout: try await action.perform(on: node) + "\n", stderr: "")
+            default:
+                break
+            }
+        } catch {
+            let (message, status) = MeetKitCommand.describe(error)
+            return ControlReply(status: status, stdout: "", stderr: message)
+        }
+        let argv = request.argv
+        return await node.withStore { store in
+            var printed = ""
+            do {
+                var command = try MeetKitCommand.parseAsRoot(argv)
+                printed = try CommandContext.shared.capturing(store: store) { try command.run() }
+                return ControlReply(status: 0, stdout: printed, stderr: "")
+            } catch {
+                let (message, status) = MeetKitCommand.describe(error)
+                return ControlReply(status: status, stdout: printed, stderr: message)
+            }
+        }
+    }
+}
+
+/// A command that needs a node (to reach peers): run on the node `meetkit run` keeps, or on
+/// one made for the occasion from the store.
+protocol NodeAction: NodeCommand {
+    func perform(on node: Node) async throws -> String
+}
+
+extension NodeAction {
+    func runOnOwnNode() async throws {
+        let running = Node(store: try node.openStore(), logger: .meetkit(level: .error))
+        Output.line(try await perform(on: running))
+    }
+}
+
+extension Logger {
+    /// Logs on stderr. Never given message contents or secrets: only fingerprints,
+    /// addresses, counts and reasons.
+    static func meetkit(level: Logger.Level) -> Logger {
+        var logger = Logger(label: "meetkit") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        return logger
+    }
+}
