@@ -5,10 +5,11 @@ import MeetKitCrypto
 /// the shell feeds it messages, results and the time, and carries out the directives it
 /// returns. It performs no I/O and reads no clock.
 public struct SyncSession: Sendable {
-    /// Entries per `entries` message: large enough to amortise framing, small enough to stay
-    /// far below `WireMessage.maximumLength` with bodies at their largest.
-    public static let batchSize = 12
-    public static let batchBytes = 256 * 1024
+    /// Entries per `entries` message: large enough that a batch costs one store transaction
+    /// for hundreds of entries, small enough to stay below `WireMessage.maximumLength` (a
+    /// batch closes once it passes `batchBytes`, and one more entry is at most 64 KiB).
+    public static let batchSize = 512
+    public static let batchBytes = 512 * 1024
     public static let heartbeatInterval: Duration = .seconds(10)
     public static let idleTimeout: Duration = .seconds(30)
 
