@@ -77,7 +77,7 @@ public struct NodeService: Service {
         try await withThrowingDiscardingTaskGroup { connections in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
-                    let address = connection.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+                    let address = connection.channel.remoteAddress.map(\.hostAndPort) ?? "unknown"
                     connections.addTask {
                         do {
                             try await Link.run(connection, role: .accepting, node: node, address: address)
@@ -208,6 +208,14 @@ public enum Network {
                 throw error
             }
         }
+    }
+}
+
+extension SocketAddress {
+    /// "127.0.0.1:7420" or "[::1]:7420".
+    var hostAndPort: String {
+        guard let ip = ipAddress, let port else { return "\(self)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
 
