@@ -131,7 +131,22 @@ public enum Network {
                     }
                 }
         } catch {
-            throw NodeError.unreachable("Cannot connect to \(address): \(error).")
+            throw NodeError.unreachable("Cannot connect to \(address): \(reason(error)).")
+        }
+    }
+
+    /// A connection failure in a few words: "connection refused", "timed out".
+    private static func reason(_ error: Error) -> String {
+        var underlying = error
+        if let failure = error as? NIOConnectionError, let first = failure.connectionErrors.first {
+            underlying = first.error
+        } else if let failure = error as? NIOConnectionError, let dns = failure.dnsAError ?? failure.dnsAAAAError {
+            underlying = dns
+        }
+        switch underlying {
+        case let io as IOError: return String(cString: strerror(io.errnoCode)).lowercased()
+        case ChannelError.connectTimeout: return "timed out"
+        default: return "\(underlying)"
         }
     }
 

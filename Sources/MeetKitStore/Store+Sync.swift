@@ -82,7 +82,7 @@ extension Store {
     }
 
     private func held(_ entry: Entry, in group: GroupID) -> Bool {
-        logs[group]?.entries.contains { $0.id == entry.id } ?? false
+        logs[group]?.ids.contains(entry.id) ?? false
     }
 
     // MARK: - Invites and admission

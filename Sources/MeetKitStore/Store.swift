@@ -456,10 +456,12 @@ struct GroupLog {
     private(set) var maxLamport: UInt64 = 0
     /// The founder and every member added; only their entries are accepted.
     private(set) var members: Set<PublicKey> = []
+    private(set) var ids: Set<EntryID> = []
 
     mutating func add(_ entry: Entry, members added: [PublicKey] = []) {
         members.formUnion(added)
         entries.append(entry)
+        ids.insert(entry.id)
         heads[entry.header.author] = entry.head
         maxLamport = max(maxLamport, entry.header.lamport)
     }
