@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
         .testTarget(name: "MeetKitProtocolTests", dependencies: ["MeetKitProtocol", "MeetKitCrypto", "MeetKitCore"]),
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitStore", "meetkit-devtool"]),
+        .testTarget(name: "MeetKitNodeTests", dependencies: ["meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
         .testTarget(
             name: "MeetKitCLITests",
             dependencies: ["meetkit", "meetkit-devtool", .product(name: "GRDB", package: "GRDB.swift")]

@@ -146,7 +146,7 @@ enum Link {
                             switch verify(raw) {
                             case .success(let entries): await node.received(session, message, verified: entries)
                             case .failure(let error):
-                                await node.failed(session, "entry refused: \(error.explanation)")
+                                await node.refused(session, error.explanation)
                                 return
                             }
                         } else {
@@ -156,9 +156,9 @@ enum Link {
                 }
             }
         } catch let error as BoxStreamError {
-            await node.failed(session, "box-stream: \(error)")
+            await node.malformed(session, "box-stream \(error)")
         } catch let error as MessageFramer.Error {
-            await node.failed(session, "framing: \(error)")
+            await node.malformed(session, "framing \(error)")
         } catch {
             // The connection closed or failed under us: nothing more to read.
         }

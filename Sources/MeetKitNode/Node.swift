@@ -75,8 +75,10 @@ public actor Node {
 
     func groups() -> [GroupID] { store.groups.map(\.id) }
 
+    /// The members connected now. Someone who holds the network key but was never admitted
+    /// (refused, or not yet joined) is not a member and is not listed.
     public func peers() -> [PeerInfo] {
-        sessions.values.sorted { $0.since < $1.since }.map { session in
+        sessions.values.filter { store.isMember($0.remote, of: $0.group) }.sorted { $0.since < $1.since }.map { session in
             PeerInfo(
                 member: session.remote.hex, fingerprint: session.remote.fingerprint,
                 name: store.state(of: session.group).displayName(of: session.remote), address: session.address,
@@ -120,10 +122,18 @@ public actor Node {
         execute(directives, session: id, verified: verified)
     }
 
-    /// The connection found the peer's bytes unacceptable.
-    func failed(_ id: Int, _ reason: String) {
+    /// The connection found an entry the peer sent invalid.
+    func refused(_ id: Int, _ reason: String) {
         guard var session = sessions[id] else { return }
         let directives = session.sync.ingestFailed(reason)
+        sessions[id] = session
+        execute(directives, session: id)
+    }
+
+    /// The connection could not decrypt or frame the peer's bytes.
+    func malformed(_ id: Int, _ reason: String) {
+        guard var session = sessions[id] else { return }
+        let directives = session.sync.malformed(reason)
         sessions[id] = session
         execute(directives, session: id)
     }

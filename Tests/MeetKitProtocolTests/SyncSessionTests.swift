@@ -222,6 +222,20 @@ struct SyncSessionTests {
         #expect(other.receive(.have(VersionVector()), now: .zero) { VersionVector() }.first == .close(.unexpectedMessage("have"), notifyPeer: true))
     }
 
+    /// The server's caught-up waits for the client's, so that it also says "I stored what you
+    /// sent" and a client that stops at synced loses nothing.
+    @Test func serverCatchesUpOnlyAfterTheClient() {
+        var server = SyncSession.server(peerIsMember: true, now: .zero)
+        _ = server.receive(.have(VersionVector()), now: .zero) { VersionVector() }
+        #expect(server.serve([], now: .zero).isEmpty)
+        #expect(server.receive(.caughtUp, now: .zero) { VersionVector() } == [.send(.caughtUp), .synced])
+
+        var (client, _) = SyncSession.client(.member(localVector: VersionVector()), now: .zero)
+        _ = client.receive(.have(VersionVector()), now: .zero) { VersionVector() }
+        #expect(client.serve([], now: .zero) == [.send(.caughtUp)])
+        #expect(client.receive(.caughtUp, now: .zero) { VersionVector() } == [.synced])
+    }
+
     @Test func joiningIsAdmittedThenSyncs() {
         let (client, first) = SyncSession.client(.joining(secret: Array(repeating: 9, count: 16)), now: .zero)
         var joiner = client

@@ -48,6 +48,7 @@ public struct SyncSession: Sendable {
     private var phase: Phase
     private let isClient: Bool
     private var peerVector = VersionVector()
+    private var served = false
     private var sentCaughtUp = false
     private var receivedCaughtUp = false
     private var reportedSynced = false
@@ -112,19 +113,18 @@ public struct SyncSession: Sendable {
         case (.live, .caughtUp):
             guard !receivedCaughtUp else { return close(.unexpectedMessage("a second caught-up"), notify: true) }
             receivedCaughtUp = true
-            return syncedIfDone()
+            return caughtUpIfDue(now: now)
         default:
             return close(.unexpectedMessage(message.name), notify: true)
         }
     }
 
-    /// The entries the peer lacked at its `have`, in log order: sent in batches, then `caughtUp`.
+    /// The entries the peer lacked at its `have`, in log order: sent in batches, then `caughtUp`
+    /// (a server's waits for the client's: see `caughtUpIfDue`).
     public mutating func serve(_ entries: [Entry], now: Duration) -> [Directive] {
-        guard phase == .live, !sentCaughtUp else { return [] }
-        var directives = push(entries, now: now)
-        sentCaughtUp = true
-        directives += sending(.caughtUp, now: now)
-        return directives + syncedIfDone()
+        guard phase == .live, !served else { return [] }
+        served = true
+        return push(entries, now: now) + caughtUpIfDue(now: now)
     }
 
     /// Entries newly stored on this node (written here or received from anyone): those the
@@ -160,6 +160,11 @@ public struct SyncSession: Sendable {
         close(.invalidEntries(reason), notify: true)
     }
 
+    /// The peer's bytes broke the framing or box-stream: nothing more can be read from it.
+    public mutating func malformed(_ reason: String) -> [Directive] {
+        close(.malformed(reason), notify: true)
+    }
+
     /// Server: the peer was admitted; its keys go out and it is now a member.
     public mutating func admissionGranted(sealedKeys: [UInt8], now: Duration) -> [Directive] {
         guard phase == .awaitingJoin else { return [] }
@@ -188,6 +193,17 @@ public struct SyncSession: Sendable {
 
     // MARK: - Helpers
 
+    /// `caughtUp` goes out once this side has served the peer; a server's also waits for the
+    /// client's `caughtUp`. Every entry the client sent before it has been stored by then (the
+    /// shell ingests each message before it passes on the next), so the server's `caughtUp`
+    /// also tells the client "I hold everything you sent": a one-off sync that stops at
+    /// `synced` loses nothing (Protocol/sync.md §Session).
+    private mutating func caughtUpIfDue(now: Duration) -> [Directive] {
+        guard served, !sentCaughtUp, isClient || receivedCaughtUp else { return syncedIfDone() }
+        sentCaughtUp = true
+        return sending(.caughtUp, now: now) + syncedIfDone()
+    }
+
     private mutating func syncedIfDone() -> [Directive] {
         guard sentCaughtUp, receivedCaughtUp, !reportedSynced else { return [] }
         reportedSynced = true
@@ -210,6 +226,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAMember
     case unexpectedMessage(String)
     case invalidEntries(String)
+    case malformed(String)
     case admissionRefused(String)
     case refusedByPeer(String)
     case timeout
@@ -219,6 +236,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notAMember: "the peer is not a member of the group"
         case .unexpectedMessage(let name): "the peer sent an unexpected \(name) message"
         case .invalidEntries(let reason): "the peer sent entries that were refused: \(reason)"
+        case .malformed(let reason): "the peer sent malformed data: \(reason)"
         case .admissionRefused(let reason): "the peer could not be admitted: \(reason)"
         case .refusedByPeer(let reason): "the peer ended the session: \(reason)"
         case .timeout: "the peer went silent"
