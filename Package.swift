@@ -59,14 +59,15 @@ let package = Package(
         .executableTarget(name: "meetkit-devtool", dependencies: ["MeetKitStore"]),
 
         // MARK: Tests
+        .target(name: "MeetKitTestSupport", path: "Tests/MeetKitTestSupport"),
         .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
         .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
         .testTarget(name: "MeetKitProtocolTests", dependencies: ["MeetKitProtocol", "MeetKitCrypto", "MeetKitCore"]),
-        .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitStore", "meetkit-devtool"]),
-        .testTarget(name: "MeetKitNodeTests", dependencies: ["meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
+        .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitTestSupport", "MeetKitStore", "meetkit-devtool"]),
+        .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
         .testTarget(
             name: "MeetKitCLITests",
-            dependencies: ["meetkit", "meetkit-devtool", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["meetkit", "meetkit-devtool", "MeetKitTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ],
     swiftLanguageModes: [.v6]

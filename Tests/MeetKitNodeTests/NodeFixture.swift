@@ -1,4 +1,5 @@
 import Foundation
+import MeetKitTestSupport
 import Testing
 
 // MARK: - Processes
@@ -322,33 +323,3 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
-// MARK: - The built binary
-
-enum BuiltProducts {
-    /// The built executable `name`: found in the first ancestor directory of this test
-    /// executable that holds it (`.build/debug/` for `swift test`).
-    static func executable(_ name: String) throws -> URL {
-        let starts = [
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map(URL.init(fileURLWithPath:)),
-            URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL,
-        ].compactMap { $0 }
-        for start in starts {
-            var directory = start.deletingLastPathComponent()
-            while directory.path != "/" {
-                let candidate = directory.appendingPathComponent(name)
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: candidate.path) {
-                    return candidate
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw BuiltProductMissing(name: name)
-    }
-
-    struct BuiltProductMissing: Error, CustomStringConvertible {
-        let name: String
-        var description: String { "\(name) was not found next to the test executable; run 'swift build' first." }
-    }
-}

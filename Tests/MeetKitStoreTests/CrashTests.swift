@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import MeetKitTestSupport
 import GRDB
 import MeetKitCore
 import MeetKitStore

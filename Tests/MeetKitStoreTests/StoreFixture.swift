@@ -1,4 +1,5 @@
 import Foundation
+import MeetKitTestSupport
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
@@ -123,33 +124,3 @@ enum Bytes {
     }
 }
 
-// MARK: - Built products
-
-enum BuiltProducts {
-    /// The directory holding the package's built executables: the first ancestor of this test
-    /// executable that contains `name`.
-    static func executable(_ name: String) throws -> URL {
-        let starts = [
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map(URL.init(fileURLWithPath:)),
-            URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL,
-        ].compactMap { $0 }
-        for start in starts {
-            var directory = start.deletingLastPathComponent()
-            while directory.path != "/" {
-                let candidate = directory.appendingPathComponent(name)
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: candidate.path) {
-                    return candidate
-                }
-                directory = directory.deletingLastPathComponent()
-            }
-        }
-        throw BuiltProductMissing(name: name)
-    }
-
-    struct BuiltProductMissing: Error, CustomStringConvertible {
-        let name: String
-        var description: String { "\(name) was not found next to the test executable; run 'swift build' first." }
-    }
-}
