@@ -8,6 +8,7 @@ packages=(
   libsodium-dev                  # all cryptography
   libsqlite3-dev                 # the log database (through GRDB)
   libavahi-compat-libdnssd-dev   # DNS-SD discovery (dns_sd.h)
+  qrencode                       # meetkit group invite --qr
 )
 
 sudo=""
