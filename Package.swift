@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "MeetKitProtocolTests", dependencies: ["MeetKitProtocol", "MeetKitCrypto", "MeetKitCore"]),
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitTestSupport", "MeetKitStore", "meetkit-devtool"]),
         .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
+        .testTarget(name: "MeetKitInteropTests", dependencies: ["MeetKitTestSupport", "meetkit", "meetkit-devtool", "MeetKitCore", "MeetKitProtocol"]),
         .testTarget(
             name: "MeetKitCLITests",
             dependencies: ["meetkit", "meetkit-devtool", "MeetKitTestSupport", .product(name: "GRDB", package: "GRDB.swift")]

@@ -1,17 +1,32 @@
 // meetkit-bench: MeetKit's speed, as ratios to this machine's own Ed25519 verify rate
-// measured in the same run. Run it in release mode:
+// measured in the same run. Run it in release mode, with `meetkit` built beside it:
 //
-//     swift run -c release meetkit-bench [--entries N]
+//     swift build -c release --product meetkit
+//     swift build -c release --product meetkit-bench     (one --product per build: the last wins)
+//     .build/release/meetkit-bench [--entries N] [--sync-entries N] [--mesh-entries N]
+//
+// --entries N        entries for the in-process figures (default 5,000)
+// --sync-entries N   entries one node receives from another in the sync figure (default 100,000)
+// --mesh-entries N   entries each of the five nodes writes for the convergence figure (default 1,000)
+//
+// The node figures run the real `meetkit` found next to this executable as separate processes
+// talking TCP on 127.0.0.1 (they need `ss` from iproute2 to count bytes on the wire); without
+// that binary they are left out. A full run takes a minute or two; progress goes to stderr.
 //
 // It prints figures and never fails on them: speed is checked by reading the table, not by
-// timed tests that flake on a busy machine.
+// timed tests that flake on a busy machine. Targets are printed beside the figures they concern.
 import Foundation
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
 
 let arguments = CommandLine.arguments
-let entryCount = arguments.firstIndex(of: "--entries").flatMap { Int(arguments[$0 + 1]) } ?? 5_000
+func flag(_ name: String, default value: Int) -> Int {
+    arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? value
+}
+let entryCount = flag("--entries", default: 5_000)
+let syncEntryCount = flag("--sync-entries", default: 100_000)
+let meshEntryCount = flag("--mesh-entries", default: 1_000)
 let clock = ContinuousClock()
 
 /// Operations per second of `body`, run `count` times; the best of three rounds.
@@ -91,6 +106,401 @@ let reopenElapsed = try clock.measure { store = try Store.open(at: directory, pa
 let logElapsed = clock.measure { _ = store!.log(of: storeGroup) }
 let databaseBytes = (try? FileManager.default.attributesOfItem(atPath: directory.database)[.size] as? Int) ?? 0
 
+// MARK: Nodes over loopback: real `meetkit` processes
+
+/// Progress on stderr, so that the table on stdout stays clean.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data("meetkit-bench: \(text)\n".utf8))
+}
+
+func newPassphrase() -> SecretBytes {
+    var bytes = Array("benchmark passphrase".utf8)
+    return SecretBytes(consuming: &bytes)
+}
+
+/// The built `meetkit` beside this executable, or nil.
+func meetkitBesideBench() -> String? {
+    guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+    let path = URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("meetkit").path
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One `meetkit` child process. Its stdout and stderr go to files in `root`.
+final class MeetKitProcess {
+    let process = Process()
+    let outPath: String
+    let errPath: String
+    let arguments: [String]
+
+    init(_ executable: String, _ arguments: [String], root: String) throws {
+        let id = UUID().uuidString
+        outPath = root + "/out-\(id)"
+        errPath = root + "/err-\(id)"
+        self.arguments = arguments
+        guard FileManager.default.createFile(atPath: outPath, contents: nil),
+              FileManager.default.createFile(atPath: errPath, contents: nil),
+              let out = FileHandle(forWritingAtPath: outPath), let err = FileHandle(forWritingAtPath: errPath)
+        else { throw BenchFailure("cannot create output files in \(root)") }
+        defer {
+            try? out.close()
+            try? err.close()
+        }
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = [
+            "PATH": "/usr/bin:/bin", "HOME": root, "MEETKIT_PASSPHRASE": "benchmark passphrase", "TZ": "UTC",
+        ]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self) }
+    var stderr: String { String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self) }
+
+    /// Waits for the exit (killing the process after `limit`) and returns its status.
+    @discardableResult
+    func wait(limit: Duration = .seconds(600)) -> Int32 {
+        let deadline = clock.now + limit
+        while process.isRunning && clock.now < deadline { usleep(1_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+    }
+
+    /// `meetkit run --listen 127.0.0.1:0`: the port it logs ("listening address=127.0.0.1:PORT").
+    func listeningPort() throws -> Int {
+        let deadline = clock.now + .seconds(30)
+        while clock.now < deadline && process.isRunning {
+            for line in stderr.split(separator: "\n") where line.contains("listening") {
+                if let field = line.split(separator: " ").first(where: { $0.hasPrefix("address=127.0.0.1:") }),
+                   let port = Int(field.dropFirst("address=127.0.0.1:".count)) {
+                    return port
+                }
+            }
+            usleep(5_000)
+        }
+        throw BenchFailure("meetkit \(arguments.joined(separator: " ")) never listened: \(stderr)")
+    }
+
+    /// SIGTERM (a node stops cleanly on it), then the exit.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        wait(limit: .seconds(30))
+    }
+
+    /// VmRSS from /proc/PID/status, in KiB.
+    var residentKiB: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+}
+
+/// Runs `meetkit ARGS` to its end; fails unless it exits 0. Returns its stdout and the wall
+/// time from spawn to exit.
+@discardableResult
+func meetkit(_ executable: String, _ arguments: [String], root: String) throws -> (output: String, elapsed: Duration) {
+    let start = clock.now
+    let child = try MeetKitProcess(executable, arguments, root: root)
+    let status = child.wait()
+    let elapsed = clock.now - start
+    guard status == 0 else {
+        throw BenchFailure("meetkit \(arguments.prefix(2).joined(separator: " ")) exited \(status): \(child.stderr.suffix(500))")
+    }
+    return (child.stdout, elapsed)
+}
+
+/// `meetkit run` on a free loopback port, dialling `peers`; returns once it listens.
+func startNode(_ executable: String, home: String, peers: [Int] = [], root: String) throws -> (MeetKitProcess, Int) {
+    let node = try MeetKitProcess(
+        executable, ["run", "--listen", "127.0.0.1:0", "--home", home] + peers.flatMap { ["--peer", "127.0.0.1:\($0)"] },
+        root: root)
+    do {
+        return (node, try node.listeningPort())
+    } catch {
+        node.stop()
+        throw error
+    }
+}
+
+/// Bytes of one entry as it travels: its wire form and its body.
+func size(_ entry: Entry) -> Int { Entry.wireLength + (entry.body?.count ?? 0) }
+
+/// Payload bytes received over TCP by the sockets of `pids`, from the kernel's own per-socket
+/// counter (`tcp_info.bytes_received`, as `ss -ti` prints it): every byte sent between the
+/// nodes is received by one of them, so the sum counts each byte on the wire once, without
+/// IP/TCP headers and without retransmissions. Only sockets still open are seen: the nodes
+/// keep their connections, so this is everything they exchanged.
+func tcpPayloadBytesReceived(by pids: Set<Int32>) throws -> Int {
+    let ss = Process()
+    let pipe = Pipe()
+    ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+    ss.arguments = ["-tinpH"]
+    ss.standardOutput = pipe
+    ss.standardError = FileHandle.nullDevice
+    try ss.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    ss.waitUntilExit()
+    // Each socket is a line naming its process ("users:((\"meetkit\",pid=123,fd=9))") followed
+    // by an indented line of tcp_info fields.
+    var total = 0
+    var owner: Int32?
+    for line in output.split(separator: "\n") {
+        if let first = line.first, !first.isWhitespace {
+            owner = line.range(of: "pid=").flatMap { Int32(line[$0.upperBound...].prefix { $0.isNumber }) }
+        } else if let owner, pids.contains(owner),
+                  let field = line.split(separator: " ").first(where: { $0.hasPrefix("bytes_received:") }) {
+            total += Int(field.dropFirst("bytes_received:".count)) ?? 0
+        }
+    }
+    return total
+}
+
+/// Writes `count` shares into the only group of the store at `directory`, as its member's next
+/// entries, fast: signed with `Entry.create` and stored by `Store.ingest`, 5,000 to a
+/// transaction. Their bodies are sealed under a key of the benchmark's own (the store does not
+/// hand out the group's): nothing on the receiving side opens a body (verification checks the
+/// signature and the body's hash), so receiving them costs what receiving any share does.
+func fillFeed(_ directory: DataDirectory, count: Int) throws {
+    let store = try Store.open(at: directory, passphrase: newPassphrase())
+    let group = try store.resolveGroup(nil)
+    let log = store.log(of: group)
+    var head = log.last { $0.entry.header.author == store.memberID }?.entry.head
+    var lamport = log.map(\.entry.header.lamport).max() ?? 0
+    let contentKey = SecretBytes(randomCount: 32)
+    let now = Int64(Date().timeIntervalSince1970 * 1000)
+    var batch: [Entry] = []
+    for i in 0..<count {
+        lamport += 1
+        let entry = try Entry.create(
+            content: .share(Share(text: "Share number \(i): " + String(repeating: "x", count: 200))), group: group,
+            after: head, lamport: lamport, timestamp: now, epoch: head?.epoch ?? 0, author: store.identity,
+            contentKey: contentKey, nonce: SecureRandom.bytes(AEAD.nonceLength))
+        head = entry.head
+        batch.append(entry)
+        if batch.count == 5_000 || i == count - 1 {
+            try store.ingest(batch, into: group)
+            batch = []
+        }
+    }
+}
+
+struct SyncFigures {
+    var entries = 0
+    var received = 0
+    var elapsed = Duration.zero
+    var emptySync = Duration.zero
+    /// CPU time (user + system) of the receiving `meetkit sync` and of the sender's node
+    /// during it: with 2 cores, how far each was from being busy the whole time.
+    var receiverCPU = 0.0
+    var senderCPU: Double?
+    var senderResidentKiB: Int?
+}
+
+/// CPU seconds (user + system) of the children this process has waited for.
+func childrenCPU() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU seconds (user + system) used so far by the running process `pid`, from /proc.
+func processCPU(_ pid: Int32) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")")
+    else { return nil }
+    // After "pid (comm)": field 3 is the state; utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// One node receiving `count` entries from another: the receiver joins the sender's group,
+/// the sender's store gets `count` new entries, then `meetkit sync --peer` on the receiver is
+/// timed against the sender's `meetkit run`, from spawn to exit.
+func benchmarkSync(_ executable: String, root: String, count: Int) throws -> SyncFigures {
+    let sender = DataDirectory(path: root + "/sender")
+    let receiver = DataDirectory(path: root + "/receiver")
+    let code = try {
+        let store = try Store.create(at: sender, passphrase: newPassphrase(), pseudonym: "Sender", cost: .interactive)
+        let group = try store.createGroup(name: "Bench", at: Date())
+        return try store.createInvite(to: group, lifetime: 3_600, at: Date()).text
+    }()
+    _ = try Store.create(at: receiver, passphrase: newPassphrase(), pseudonym: "Receiver", cost: .interactive)
+
+    var (node, port) = try startNode(executable, home: sender.path, root: root)
+    defer { node.stop() }
+    try meetkit(executable, ["group", "join", code, "--peer", "127.0.0.1:\(port)", "--home", receiver.path], root: root)
+    node.stop()
+
+    note("writing \(count) entries into the sender's store")
+    try fillFeed(sender, count: count)
+
+    (node, port) = try startNode(executable, home: sender.path, root: root)
+    note("timing meetkit sync of \(count) entries")
+    var figures = SyncFigures(entries: count)
+    let (cpuBefore, senderBefore) = (childrenCPU(), processCPU(node.pid))
+    let sync = try meetkit(executable, ["sync", "--peer", "127.0.0.1:\(port)", "--home", receiver.path, "--json"], root: root)
+    figures.elapsed = sync.elapsed
+    figures.receiverCPU = childrenCPU() - cpuBefore
+    if let before = senderBefore, let after = processCPU(node.pid) { figures.senderCPU = after - before }
+    let report = try JSONSerialization.jsonObject(with: Data(sync.output.utf8)) as? [String: Any]
+    figures.received = report?["received"] as? Int ?? 0
+    // The same again with nothing to send: what a sync costs besides the entries (process
+    // start, unlocking the store, the handshake, the version vectors).
+    figures.emptySync = try meetkit(executable, ["sync", "--peer", "127.0.0.1:\(port)", "--home", receiver.path], root: root).elapsed
+    sleep(3)
+    figures.senderResidentKiB = node.residentKiB
+    return figures
+}
+
+struct MeshFigures {
+    var nodes = 0
+    var entriesPerNode = 0
+    var union = 0
+    var startup = Duration.zero
+    var convergence = Duration.zero
+    /// nil when `ss` could not be run.
+    var wireBytes: Int?
+    var deliveries = 0
+    var deliveredBytes = 0
+    /// Entries the nodes sent one another, counting every copy (`meetkit peers`: entriesSent).
+    var entriesSent = 0
+    var meanEntrySize = 0.0
+    var freshResidentKiB: Int?
+    var idleResidentKiB: [Int] = []
+    var share: [Duration] = []
+    var status: [Duration] = []
+}
+
+/// Five members, each holding `perNode` shares of their own that the others lack; their
+/// nodes are started one after another, each dialling those already up (a full mesh, one
+/// connection per pair). Measured: time from the first launch until every node reports the
+/// same log digest, and the TCP payload bytes the nodes exchanged meanwhile. Then, idle:
+/// each node's RSS, and the wall time of `meetkit share` and `meetkit status` handed to
+/// node 0 (four peers connected) over its control socket.
+func benchmarkMesh(_ executable: String, root: String, perNode: Int, count: Int = 5) throws -> MeshFigures {
+    var figures = MeshFigures(nodes: count, entriesPerNode: perNode)
+    let homes = (0..<count).map { DataDirectory(path: root + "/node\($0)") }
+    let codes = try {
+        let store = try Store.create(at: homes[0], passphrase: newPassphrase(), pseudonym: "Member 0", cost: .interactive)
+        let group = try store.createGroup(name: "Bench", at: Date())
+        return try (1..<count).map { _ in try store.createInvite(to: group, lifetime: 3_600, at: Date()).text }
+    }()
+    for i in 1..<count {
+        _ = try Store.create(at: homes[i], passphrase: newPassphrase(), pseudonym: "Member \(i)", cost: .interactive)
+    }
+    do {
+        let (founder, port) = try startNode(executable, home: homes[0].path, root: root)
+        defer { founder.stop() }
+        sleep(3)
+        figures.freshResidentKiB = founder.residentKiB
+        for (i, code) in codes.enumerated() {
+            try meetkit(executable, ["group", "join", code, "--peer", "127.0.0.1:\(port)", "--home", homes[i + 1].path], root: root)
+        }
+    }
+
+    // Each member writes offline (durable appends, readable by the group); what each holds
+    // then decides what must cross.
+    note("writing \(perNode) entries into each of \(count) stores")
+    var sizes: [EntryID: Int] = [:]
+    var held: [Set<EntryID>] = []
+    for home in homes {
+        let store = try Store.open(at: home, passphrase: newPassphrase())
+        let group = try store.resolveGroup(nil)
+        for i in 0..<perNode {
+            try store.append(.share(Share(text: "Share number \(i): " + String(repeating: "x", count: 200))), to: group, at: Date())
+        }
+        let entries = store.log(of: group).map(\.entry)
+        for entry in entries { sizes[entry.id] = size(entry) }
+        held.append(Set(entries.map(\.id)))
+    }
+    figures.union = sizes.count
+    figures.meanEntrySize = Double(sizes.values.reduce(0, +)) / Double(max(sizes.count, 1))
+    for ids in held {
+        let missing = sizes.keys.filter { !ids.contains($0) }
+        figures.deliveries += missing.count
+        figures.deliveredBytes += missing.reduce(0) { $0 + sizes[$1, default: 0] }
+    }
+
+    note("starting \(count) nodes and waiting for convergence")
+    var nodes: [MeetKitProcess] = []
+    defer { for node in nodes { node.stop() } }
+    var ports: [Int] = []
+    let start = clock.now
+    for home in homes {
+        let (node, port) = try startNode(executable, home: home.path, peers: ports, root: root)
+        nodes.append(node)
+        ports.append(port)
+    }
+    figures.startup = clock.now - start
+    // Converged: every node holds all `union` entries (and then, as checked below, the same
+    // digest). Nodes already there are not asked again, so the polling stays light.
+    let deadline = start + .seconds(600)
+    var pending = Set(homes.indices)
+    var digests: Set<String> = []
+    while !pending.isEmpty {
+        for i in pending.sorted() {
+            let status = try meetkit(executable, ["status", "--json", "--home", homes[i].path], root: root).output
+            let report = try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any]
+            if report?["entries"] as? Int == figures.union {
+                pending.remove(i)
+                digests.insert(report?["digest"] as? String ?? "")
+            }
+        }
+        guard clock.now < deadline else { throw BenchFailure("the \(count) nodes did not converge within 10 minutes") }
+    }
+    figures.convergence = clock.now - start
+    figures.wireBytes = try? tcpPayloadBytesReceived(by: Set(nodes.map(\.pid)))
+    guard digests.count == 1 else { throw BenchFailure("the nodes hold the same entries but report different digests") }
+    for home in homes {
+        let peers = try meetkit(executable, ["peers", "--json", "--home", home.path], root: root).output
+        let sessions = try JSONSerialization.jsonObject(with: Data(peers.utf8)) as? [[String: Any]] ?? []
+        figures.entriesSent += sessions.reduce(0) { $0 + ($1["entriesSent"] as? Int ?? 0) }
+    }
+
+    sleep(5)
+    figures.idleResidentKiB = nodes.compactMap(\.residentKiB)
+
+    note("timing share and status through node 0")
+    for i in 0...20 {
+        let status = try meetkit(executable, ["status", "--home", homes[0].path], root: root).elapsed
+        let share = try meetkit(executable, ["share", "Latency probe \(i)", "--home", homes[0].path], root: root).elapsed
+        if i > 0 {  // the first of each warms caches
+            figures.status.append(status)
+            figures.share.append(share)
+        }
+    }
+    return figures
+}
+
+func median(_ values: [Duration]) -> Duration {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? .zero : sorted[sorted.count / 2]
+}
+
+let nodeRoot = NSTemporaryDirectory() + "meetkit-bench-nodes-\(getpid())"
+defer { try? FileManager.default.removeItem(atPath: nodeRoot) }
+var syncFigures: Result<SyncFigures, Error>?
+var meshFigures: Result<MeshFigures, Error>?
+let meetkitExecutable = meetkitBesideBench()
+if let meetkitExecutable {
+    try FileManager.default.createDirectory(atPath: nodeRoot + "/sync", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: nodeRoot + "/mesh", withIntermediateDirectories: true)
+    syncFigures = Result { try benchmarkSync(meetkitExecutable, root: nodeRoot + "/sync", count: syncEntryCount) }
+    meshFigures = Result { try benchmarkMesh(meetkitExecutable, root: nodeRoot + "/mesh", perNode: meshEntryCount) }
+}
+
 // MARK: Report
 
 print("MeetKit benchmark: \(entryCount) entries of ~240 bytes of text, \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -108,3 +518,73 @@ row("log: decrypt and order the group's entries", Double(entryCount + 2) / secon
 print("")
 print(String(format: "passphrase unlock (Argon2id moderate)       %8.0f ms", seconds(kdfTime) * 1000))
 print(String(format: "database size                               %8.0f bytes/entry", Double(databaseBytes) / Double(entryCount + 2)))
+
+// MARK: Report: nodes
+
+/// A figure that is not a rate: value, unit, and the target it is held to, if any.
+func figure(_ name: String, _ value: Double, _ unit: String, decimals: Int = 0, target: String = "") {
+    print(name.padding(toLength: 50, withPad: " ", startingAt: 0)
+        + String(format: "%12.\(decimals)f", value) + " " + unit.padding(toLength: 10, withPad: " ", startingAt: 0)
+        + (target.isEmpty ? "" : "      target \(target)"))
+}
+
+func milliseconds(_ d: Duration) -> Double { seconds(d) * 1000 }
+
+print("")
+if meetkitExecutable == nil {
+    print("Node figures left out: no meetkit beside meetkit-bench (build it with --product meetkit).")
+} else {
+    print("Nodes over loopback: real meetkit processes, TCP on 127.0.0.1")
+}
+switch syncFigures {
+case .success(let sync)?:
+    let net = sync.elapsed - sync.emptySync
+    row("raw Ed25519 verify, one core (baseline)", rawVerify, "/s", baseline: rawVerify)
+    row("sync: \(sync.received) of \(sync.entries) entries received", Double(sync.received) / seconds(sync.elapsed), "entries/s",
+        baseline: rawVerify)
+    print("  (target: at least 0.85 of the baseline; wall time of 'meetkit sync' from spawn to exit,")
+    print(String(format: "  %.2f s, of which an empty sync takes %.0f ms)", seconds(sync.elapsed), milliseconds(sync.emptySync)))
+    figure("  CPU time of the receiving meetkit sync", sync.receiverCPU, "s", decimals: 2)
+    if let sender = sync.senderCPU { figure("  CPU time of the sender's node meanwhile", sender, "s", decimals: 2) }
+    row("sync, less the cost of an empty sync", Double(sync.received) / seconds(net), "entries/s", baseline: rawVerify)
+case .failure(let error)?:
+    print("sync figure failed: \(error)")
+case nil:
+    break
+}
+switch meshFigures {
+case .success(let mesh)?:
+    figure("\(mesh.nodes)-node convergence, \(mesh.entriesPerNode) new entries each", milliseconds(mesh.convergence), "ms")
+    figure("  of which starting the \(mesh.nodes) nodes", milliseconds(mesh.startup), "ms")
+    figure("  entries delivered (\(mesh.union) in all)", Double(mesh.deliveries), "entries")
+    figure("  their own size (wire form + body)", Double(mesh.deliveredBytes), "bytes")
+    figure("  entries sent, every copy counted", Double(mesh.entriesSent), "entries")
+    if let wireBytes = mesh.wireBytes {
+        figure("  TCP payload bytes between the nodes", Double(wireBytes), "bytes")
+        figure("  overhead per delivered entry beyond its size", Double(wireBytes - mesh.deliveredBytes) / Double(max(mesh.deliveries, 1)),
+            "bytes", decimals: 1, target: "<= 48")
+        // Where it goes: copies of entries a node already had (each node answers every peer's
+        // `have` and forwards what it receives), and the framing of every copy sent.
+        let framing = Double(wireBytes) - Double(mesh.entriesSent) * mesh.meanEntrySize
+        figure("  bytes per entry sent beyond its (mean) size", framing / Double(max(mesh.entriesSent, 1)), "bytes", decimals: 1)
+    } else {
+        print("  bytes on the wire: not counted (needs /usr/bin/ss from iproute2)")
+    }
+    if let fresh = mesh.freshResidentKiB {
+        figure("idle RSS: new node, 1 group, no peers", Double(fresh) / 1024, "MiB", decimals: 1, target: "<= 25")
+    }
+    if let largest = mesh.idleResidentKiB.max() {
+        figure("idle RSS: mesh node, \(mesh.union) entries, 4 peers (max)", Double(largest) / 1024, "MiB", decimals: 1,
+            target: "<= 25")
+    }
+    if case .success(let sync)? = syncFigures, let sender = sync.senderResidentKiB {
+        figure("idle RSS: sync sender, \(sync.entries) entries", Double(sender) / 1024, "MiB", decimals: 1)
+    }
+    figure("share through a running node (median of \(mesh.share.count))", milliseconds(median(mesh.share)), "ms", decimals: 1,
+        target: "<= 50")
+    figure("status through a running node (median of \(mesh.status.count))", milliseconds(median(mesh.status)), "ms", decimals: 1)
+case .failure(let error)?:
+    print("mesh figures failed: \(error)")
+case nil:
+    break
+}
