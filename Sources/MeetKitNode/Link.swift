@@ -134,33 +134,44 @@ enum Link {
 
     // MARK: Session traffic
 
+    /// Reads, decrypts, frames and verifies the peer's messages and hands them to the node in
+    /// order. Verifying a batch (on every core) overlaps with the node storing the previous
+    /// one; at most one batch waits, so a fast peer cannot make this buffer without bound.
     private static func read(_ reader: inout InboundBytes, handshake: HandshakeResult, node: Node, session: Int) async {
         var decryptor = BoxStream.Decryptor(handshake: handshake)
         var framer = MessageFramer()
-        do {
-            while let bytes = try await reader.next() {
-                for event in try decryptor.feed(bytes) {
-                    guard case .message(let plaintext) = event else { return }  // goodbye
-                    for message in try framer.feed(plaintext) {
-                        if case .entries(let raw) = message {
-                            switch verify(raw) {
-                            case .success(let entries): await node.received(session, message, verified: entries)
-                            case .failure(let error):
-                                await node.refused(session, error.explanation)
-                                return
+        await withTaskGroup(of: Void.self) { deliveries in
+            var delivering = false
+            do {
+                while let bytes = try await reader.next() {
+                    for event in try decryptor.feed(bytes) {
+                        guard case .message(let plaintext) = event else { return }  // goodbye
+                        for message in try framer.feed(plaintext) {
+                            var verified: [Entry] = []
+                            if case .entries(let raw) = message {
+                                switch verify(raw) {
+                                case .success(let entries): verified = entries
+                                case .failure(let error):
+                                    await deliveries.waitForAll()
+                                    await node.refused(session, error.explanation)
+                                    return
+                                }
                             }
-                        } else {
-                            await node.received(session, message, verified: [])
+                            if delivering { await deliveries.next() }
+                            deliveries.addTask { await node.received(session, message, verified: verified) }
+                            delivering = true
                         }
                     }
                 }
+            } catch let error as BoxStreamError {
+                await deliveries.waitForAll()
+                await node.malformed(session, "box-stream \(error)")
+            } catch let error as MessageFramer.Error {
+                await deliveries.waitForAll()
+                await node.malformed(session, "framing \(error)")
+            } catch {
+                // The connection closed or failed under us: nothing more to read.
             }
-        } catch let error as BoxStreamError {
-            await node.malformed(session, "box-stream \(error)")
-        } catch let error as MessageFramer.Error {
-            await node.malformed(session, "framing \(error)")
-        } catch {
-            // The connection closed or failed under us: nothing more to read.
         }
     }
 

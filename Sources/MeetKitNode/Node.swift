@@ -17,6 +17,8 @@ public actor Node {
     private var sessions: [Int: Session] = [:]
     private var waiters: [Int: CheckedContinuation<SyncReport, Error>] = [:]
     private var closeWaiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
+    /// Why recent sessions ended, for a `waitUntilSynced` that comes too late to be resumed.
+    private var endings: [(id: Int, reason: String)] = []
 
     /// A peer as `meetkit peers` shows it.
     public struct PeerInfo: Sendable, Codable {
@@ -143,7 +145,10 @@ public actor Node {
         guard let session = sessions.removeValue(forKey: id) else { return }
         session.outbound.finish()
         logger.info("peer disconnected", metadata: ["peer": "\(session.remote.fingerprint)"])
-        waiters.removeValue(forKey: id)?.resume(throwing: NodeError.sessionEnded(session.lastError ?? "the peer closed the connection"))
+        let reason = session.lastError ?? "the peer closed the connection"
+        waiters.removeValue(forKey: id)?.resume(throwing: NodeError.sessionEnded(reason))
+        endings.append((id, reason))
+        if endings.count > 64 { endings.removeFirst() }
         for waiter in closeWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
     }
 
@@ -170,7 +175,9 @@ public actor Node {
 
     /// Waits until session `id` has synced (both sides caught up).
     public func waitUntilSynced(_ id: Int) async throws -> SyncReport {
-        guard let session = sessions[id] else { throw NodeError.sessionEnded("the peer closed the connection") }
+        guard let session = sessions[id] else {
+            throw NodeError.sessionEnded(endings.last { $0.id == id }?.reason ?? "the peer closed the connection")
+        }
         if session.synced { return session.report }
         return try await withCheckedThrowingContinuation { waiters[id] = $0 }
     }

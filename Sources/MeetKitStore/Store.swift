@@ -266,14 +266,16 @@ public final class Store {
     /// adds them to `logs` once the transaction has committed.
     func insert(_ entries: [Entry], in group: GroupID, _ db: Database) throws {
         var heads: [PublicKey: FeedHead] = [:]
+        var feeds: [PublicKey: [UInt8]] = [:]
+        let statement = try db.cachedStatement(sql: "INSERT INTO entries (feed, sequence, sealed, body) VALUES (?, ?, ?, ?)")
         for entry in entries {
             let author = entry.header.author
             do { try entry.validateLink(after: heads[author] ?? logs[group]?.heads[author], in: group) } catch {
                 throw StoreError(.invalidEntry, "Entry \(entry.id.short) was refused: \(error.explanation).")
             }
-            let feed = atRest.feedTag(group: group, author: author)
-            try db.execute(
-                sql: "INSERT INTO entries (feed, sequence, sealed, body) VALUES (?, ?, ?, ?)",
+            let feed = feeds[author] ?? atRest.feedTag(group: group, author: author)
+            feeds[author] = feed
+            try statement.execute(
                 arguments: [
                     Data(feed), Int64(entry.header.sequence),
                     Data(atRest.seal(entry.wire, context: AtRest.entryContext(feed: feed, sequence: entry.header.sequence))),
