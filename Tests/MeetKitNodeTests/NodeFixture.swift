@@ -141,6 +141,19 @@ final class Cluster: @unchecked Sendable {
         Member(cluster: self, name: name, home: root.appendingPathComponent(name).path)
     }
 
+    /// Ana founds "Circle" and runs her node; Ben sets up his own and joins through it.
+    func anaFoundsAndBenJoins() throws -> (ana: Member, ben: Member, anaNode: RunningNode) {
+        let ana = member("Ana")
+        let ben = member("Ben")
+        try ana.initialize()
+        try ana.succeed(["group", "create", "Circle"])
+        try ben.initialize()
+        let code = try ana.invite()
+        let anaNode = try ana.run()
+        try ben.succeed(["group", "join", code, "--peer", anaNode.address])
+        return (ana, ben, anaNode)
+    }
+
     func environment(home: String) -> [String: String] {
         [
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",

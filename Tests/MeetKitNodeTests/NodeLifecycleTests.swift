@@ -7,14 +7,7 @@ import Testing
 @Suite(.serialized) struct NodeLifecycleTests {
     /// Two members joined, each running a node, Ben's dialling Ana's.
     private static func connectedPair(_ cluster: Cluster) throws -> (ana: RunningNode, ben: RunningNode) {
-        let ana = cluster.member("Ana")
-        let ben = cluster.member("Ben")
-        try ana.initialize()
-        try ana.succeed(["group", "create", "Circle"])
-        try ben.initialize()
-        let code = try ana.invite()
-        let anaNode = try ana.run()
-        try ben.succeed(["group", "join", code, "--peer", anaNode.address])
+        let (_, ben, anaNode) = try cluster.anaFoundsAndBenJoins()
         let benNode = try ben.run(peers: [anaNode.port])
         return (anaNode, benNode)
     }

@@ -10,14 +10,7 @@ import Testing
 
     @Test func aSyncKilledHalfwayResumesWithoutDuplicatesOrLoss() throws {
         try withCluster { cluster in
-            let ana = cluster.member("Ana")
-            let ben = cluster.member("Ben")
-            try ana.initialize()
-            try ana.succeed(["group", "create", "Circle"])
-            try ben.initialize()
-            let code = try ana.invite()
-            let anaNode = try ana.run()
-            try ben.succeed(["group", "join", code, "--peer", anaNode.address])
+            let (ana, ben, anaNode) = try cluster.anaFoundsAndBenJoins()
             #expect(anaNode.process.stop(), "meetkit run ignored SIGTERM")
             let before = try ana.status().entries
 
@@ -65,14 +58,7 @@ import Testing
     /// node the moment the sync has ended loses nothing.
     @Test func syncEndsOnlyOnceThePeerHasStoredWhatItSent() throws {
         try withCluster { cluster in
-            let ana = cluster.member("Ana")
-            let ben = cluster.member("Ben")
-            try ana.initialize()
-            try ana.succeed(["group", "create", "Circle"])
-            try ben.initialize()
-            let code = try ana.invite()
-            let anaNode = try ana.run()
-            try ben.succeed(["group", "join", code, "--peer", anaNode.address])
+            let (ana, ben, anaNode) = try cluster.anaFoundsAndBenJoins()
             try Self.appendShares(Self.written, home: ben.home, passphrase: cluster.passphrase)
             let total = try ben.status().entries
 
