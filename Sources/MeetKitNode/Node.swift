@@ -17,6 +17,9 @@ public actor Node {
     private var sessions: [Int: Session] = [:]
     private var waiters: [Int: CheckedContinuation<SyncReport, Error>] = [:]
     private var closeWaiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
+    /// The dialled session now catching up, if any (see `takeCatchUpTurn`).
+    private var catchingUp: Int?
+    private var nextTurn = 0
     /// Why recent sessions ended, for a `waitUntilSynced` that comes too late to be resumed.
     private var endings: [(id: Int, reason: String)] = []
 
@@ -156,6 +159,21 @@ public actor Node {
     func waitUntilClosed(_ id: Int) async {
         guard sessions[id] != nil else { return }
         await withCheckedContinuation { closeWaiters[id, default: []].append($0) }
+    }
+
+    /// Dialled sessions catch up one at a time, so each starts from what the previous ones
+    /// brought and peers do not all send the same entries at once. Waits at most `limit` for
+    /// the current one (a slow peer must not hold up the others), then takes the turn.
+    func takeCatchUpTurn(limit: Duration = .seconds(10)) async throws -> Int {
+        let deadline = ContinuousClock.now + limit
+        while catchingUp != nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        nextTurn += 1
+        catchingUp = nextTurn
+        return nextTurn
+    }
+
+    func endCatchUpTurn(_ turn: Int) {
+        if catchingUp == turn { catchingUp = nil }
     }
 
     /// Ends every session cleanly: on shutdown.

@@ -94,12 +94,18 @@ public struct NodeService: Service {
     private func keepConnected(to peer: PeerAddress) async {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
+            guard let turn = try? await node.takeCatchUpTurn() else { return }  // shutting down
             do {
-                try await Network.session(with: peer, node: node) { id in await node.waitUntilClosed(id) }
+                try await Network.session(with: peer, node: node) { id in
+                    _ = try? await node.waitUntilSynced(id)
+                    await node.endCatchUpTurn(turn)
+                    await node.waitUntilClosed(id)
+                }
                 delay = .seconds(1)
             } catch {
                 logger.info("peer unreachable", metadata: ["address": "\(peer)", "reason": "\(error)"])
             }
+            await node.endCatchUpTurn(turn)
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(30))
         }
