@@ -187,12 +187,18 @@ public final class Store {
         keys.keys.map { summary(of: $0) }.sorted { ($0.name ?? "", $0.id) < ($1.name ?? "", $1.id) }
     }
 
+    /// Counts, name and digest of a group, without decrypting more than its genesis.
     public func summary(of group: GroupID) -> GroupSummary {
         let log = logs[group] ?? GroupLog()
-        let items = self.log(of: group)
+        let ordered = log.entries.sorted { $0.position < $1.position }
+        var name: String?
+        if let genesis = ordered.first(where: { $0.id == EntryID(bytes: group.bytes) }),
+           case .genesis(let genesisName)? = try? content(of: genesis) {
+            name = genesisName
+        }
         return GroupSummary(
-            id: group, name: GroupState(items: items).name, entries: log.entries.count, feeds: log.heads.count,
-            epoch: keys[group]?.currentEpoch ?? 0, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id)))
+            id: group, name: name, entries: log.entries.count, feeds: log.heads.count,
+            epoch: keys[group]?.currentEpoch ?? 0, digest: LogDigest.digest(ofOrderedIDs: ordered.map(\.id)))
     }
 
     /// Picks a group by name or id prefix; with no selector, the only group there is.

@@ -41,7 +41,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
         let items = store.log(of: group)
         let state = GroupState(items: items)
         if output.json { return try Output.json(items.map { element($0, state) }) }
-        Output.line(render(items, state, digest: store.summary(of: group).digest))
+        Output.line(render(items, state, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
     }
 
     private func element(_ item: LogItem, _ state: GroupState) -> Element {
