@@ -17,6 +17,11 @@ public actor Node {
     private var sessions: [Int: Session] = [:]
     private var waiters: [Int: CheckedContinuation<SyncReport, Error>] = [:]
     private var closeWaiters: [Int: [CheckedContinuation<Void, Never>]] = [:]
+    /// Entries received from a peer, waiting for the next tick to be relayed to the others
+    /// (see `relay`), with the session they came from.
+    private var pendingRelays: [(entries: [Entry], origin: Int)] = []
+    /// Relays that have waited one full tick: pushed at the next.
+    private var dueRelays: [(entries: [Entry], origin: Int)] = []
     /// The dialled session now catching up, if any (see `takeCatchUpTurn`).
     private var catchingUp: Int?
     private var nextTurn = 0
@@ -181,8 +186,12 @@ public actor Node {
         for session in sessions.values { session.outbound.yield(.close(refusal: nil)) }
     }
 
-    /// Heartbeats and idle timeouts; the node calls it every second.
+    /// Heartbeats, idle timeouts and relays; the node calls it about five times a second.
     func tick() {
+        let relays = dueRelays
+        dueRelays = pendingRelays
+        pendingRelays = []
+        for relay in relays { push(relay.entries, except: relay.origin) }
         for id in sessions.keys {
             guard var session = sessions[id] else { continue }
             let directives = session.sync.tick(now: now)
@@ -269,7 +278,8 @@ public actor Node {
             session.sync.ingested(entries)
             session.report.received += fresh.count
             sessions[id] = session
-            broadcastNewEntries(except: id)
+            _ = store.drainNewEntries()
+            relay(fresh, from: id)
         } catch {
             let reason = (error as? StoreError)?.message ?? "\(error)"
             let next = session.sync.ingestFailed(reason)
@@ -278,9 +288,30 @@ public actor Node {
         }
     }
 
-    /// Pushes entries stored since the last call to every live session of their group.
-    private func broadcastNewEntries(except origin: Int? = nil) {
-        let fresh = store.drainNewEntries()
+    /// Pushes entries written on this node (by its member, or an admission) to every live
+    /// session of their group at once.
+    private func broadcastNewEntries() {
+        push(store.drainNewEntries(), except: nil)
+    }
+
+    /// Entries received from session `origin`: announced to the other sessions at once (so
+    /// their peers do not send them here too), and relayed to them one full tick later
+    /// (0.2–0.4 s), by when peers that got them elsewhere have announced so and are skipped. In a mesh this keeps
+    /// most entries from arriving twice (Protocol/sync.md §Session).
+    private func relay(_ fresh: [Entry], from origin: Int) {
+        guard !fresh.isEmpty, sessions.keys.contains(where: { $0 != origin }) else { return }
+        for id in sessions.keys where id != origin {
+            guard var session = sessions[id] else { continue }
+            var heads = VersionVector()
+            for entry in fresh where entry.group == session.group { heads.advance(entry.header.author, to: entry.header.sequence) }
+            let directives = session.sync.announce(heads, now: now)
+            sessions[id] = session
+            execute(directives, session: id)
+        }
+        pendingRelays.append((fresh, origin))
+    }
+
+    private func push(_ fresh: [Entry], except origin: Int?) {
         guard !fresh.isEmpty else { return }
         for id in sessions.keys where id != origin {
             guard var session = sessions[id] else { continue }

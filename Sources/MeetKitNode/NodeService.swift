@@ -53,7 +53,7 @@ public struct NodeService: Service {
             group.addTask {
                 await untilShutdown {
                     while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(1))
+                        try await Task.sleep(for: .milliseconds(200))
                         await node.tick()
                     }
                 }

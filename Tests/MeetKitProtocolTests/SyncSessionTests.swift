@@ -219,7 +219,20 @@ struct SyncSessionTests {
         #expect(server.receive(.caughtUp, now: .zero) { VersionVector() } == [.close(.unexpectedMessage("caught-up"), notifyPeer: true)])
         var other = SyncSession.server(peerIsMember: true, now: .zero)
         _ = other.receive(.have(VersionVector()), now: .zero) { VersionVector() }
-        #expect(other.receive(.have(VersionVector()), now: .zero) { VersionVector() }.first == .close(.unexpectedMessage("have"), notifyPeer: true))
+        #expect(other.receive(.join(secret: Array(repeating: 1, count: 16)), now: .zero) { VersionVector() } == [.close(.unexpectedMessage("join"), notifyPeer: true)])
+    }
+
+    /// Once live, a `have` is the peer announcing entries it stored from someone else: they
+    /// are never pushed to it.
+    @Test func announcedEntriesAreNotPushed() throws {
+        let (a, b) = nodes()
+        var pair = Pair(a: a, b: b)
+        pair.drive()
+        let entry = try pair.a.share("said elsewhere", contentKey: contentKey)
+        let heads = VersionVector([entry.header.author: entry.header.sequence])
+        #expect(pair.sessionA.receive(.have(heads), now: .seconds(1)) { pair.a.vector }.isEmpty)
+        #expect(pair.sessionA.push([entry], now: .seconds(1)).isEmpty)
+        #expect(pair.sessionB.announce(heads, now: .seconds(1)) == [.send(.have(heads))])
     }
 
     /// The server's caught-up waits for the client's, so that it also says "I stored what you

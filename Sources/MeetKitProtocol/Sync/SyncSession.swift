@@ -108,6 +108,10 @@ public struct SyncSession: Sendable {
             var directives: [Directive] = []
             if !isClient { directives += sending(.have(localVector()), now: now) }
             return directives + [.serve(vector)]
+        case (.live, .have(let update)):
+            // The peer now holds these (it stored them from someone else): never send them.
+            for (author, sequence) in update.heads { peerVector.advance(author, to: sequence) }
+            return []
         case (.live, .entries(let entries)):
             return entries.isEmpty ? [] : [.ingest(entries)]
         case (.live, .caughtUp):
@@ -147,6 +151,13 @@ public struct SyncSession: Sendable {
         }
         if !batch.isEmpty { directives += sending(.entries(batch), now: now) }
         return directives
+    }
+
+    /// Tells the peer what this node now holds (entries it stored from someone else), so the
+    /// peer does not send them too. Only authors the peer may not know this node has.
+    public mutating func announce(_ heads: VersionVector, now: Duration) -> [Directive] {
+        guard phase == .live, !heads.heads.isEmpty else { return [] }
+        return sending(.have(heads), now: now)
     }
 
     /// The shell stored entries from an `ingest` directive; `stored` are those that were new.
