@@ -69,14 +69,16 @@ struct GroupCommand: ParsableCommand {
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: JSONFlag
 
-        @Argument(help: "The invite code (starts with mk1.).")
+        @Argument(help: "The invite code (starts with mk1.), or - to read it from stdin (it stays out of the process list).")
         var code: String
 
         @Option(name: .long, help: "The address of the inviting member's running node (HOST:PORT).")
         var peer: String
 
         func validate() throws {
-            guard InviteCode(text: code) != nil else { throw ValidationError("That is not a complete MeetKit invite code.") }
+            guard code == "-" || InviteCode(text: code) != nil else {
+                throw ValidationError("That is not a complete MeetKit invite code.")
+            }
             guard PeerAddress(peer) != nil else { throw ValidationError("--peer must be HOST:PORT.") }
         }
 

@@ -24,8 +24,17 @@ struct MeetKitCommand: AsyncParsableCommand {
     /// Runs the command; a failure prints one sentence on stderr and exits non-zero.
     static func main() async {
         do {
-            var command = try parseAsRoot()
-            if let reply = try forwardToRunningNode(command) {
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            var command = try parseAsRoot(arguments)
+            if var join = command as? GroupCommand.Join, join.code == "-" {
+                // The code comes on stdin, so that it never shows in the process list.
+                let code = readLine(strippingNewline: true) ?? ""
+                if let index = arguments.firstIndex(of: "-") { arguments[index] = code }
+                join.code = code
+                try join.validate()
+                command = join
+            }
+            if let reply = try forwardToRunningNode(command, arguments: arguments) {
                 FileHandle.standardOutput.write(Data(reply.stdout.utf8))
                 FileHandle.standardError.write(Data(reply.stderr.utf8))
                 Foundation.exit(reply.status)
@@ -44,10 +53,10 @@ struct MeetKitCommand: AsyncParsableCommand {
     }
 
     /// When a node is running in the command's data directory, the command line goes to it.
-    private static func forwardToRunningNode(_ command: ParsableCommand) throws -> ControlReply? {
+    private static func forwardToRunningNode(_ command: ParsableCommand, arguments: [String]) throws -> ControlReply? {
         guard let command = command as? NodeCommand, !(command is Init), !(command is Run) else { return nil }
         return try ControlClient.send(
-            ControlRequest(argv: Array(CommandLine.arguments.dropFirst())), to: command.node.controlSocket)
+            ControlRequest(argv: arguments), to: command.node.controlSocket)
     }
 
     /// The text for stderr (or stdout, for help) and the exit status of `error`.

@@ -38,7 +38,10 @@ final class ChildProcess: @unchecked Sendable {
     let stderrPath: String
     private let process: Process
 
-    init(executable: String, arguments: [String], environment: [String: String], stdoutPath: String, stderrPath: String) throws {
+    init(
+        executable: String, arguments: [String], environment: [String: String], stdoutPath: String, stderrPath: String,
+        input: String? = nil
+    ) throws {
         self.arguments = arguments
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
@@ -55,10 +58,15 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
-        process.standardInput = FileHandle.nullDevice
+        let pipe = input.map { _ in Pipe() }
+        process.standardInput = pipe ?? FileHandle.nullDevice
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let pipe, let input {
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
+        }
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -165,7 +173,7 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Starts `meetkit ARGS` in the background for `home`.
-    func start(_ arguments: [String], home: String, label: String) throws -> ChildProcess {
+    func start(_ arguments: [String], home: String, label: String, input: String? = nil) throws -> ChildProcess {
         let n = lock.withLock {
             counter += 1
             return counter
@@ -173,7 +181,7 @@ final class Cluster: @unchecked Sendable {
         let base = root.appendingPathComponent("\(label)-\(n)").path
         let child = try ChildProcess(
             executable: meetkitPath, arguments: arguments, environment: environment(home: home),
-            stdoutPath: base + ".out", stderrPath: base + ".err")
+            stdoutPath: base + ".out", stderrPath: base + ".err", input: input)
         lock.withLock { children.append(child) }
         return child
     }
@@ -198,8 +206,8 @@ struct Member: Sendable {
 
     /// Runs `meetkit ARGS` to completion (killed after `timeout`).
     @discardableResult
-    func meetkit(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> CommandResult {
-        let child = try cluster.start(arguments, home: home, label: name)
+    func meetkit(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) throws -> CommandResult {
+        let child = try cluster.start(arguments, home: home, label: name, input: input)
         guard child.wait(timeout: timeout) else {
             child.stop(grace: .seconds(1))
             var result = child.result()

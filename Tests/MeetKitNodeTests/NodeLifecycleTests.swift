@@ -108,4 +108,25 @@ import Testing
             }
         }
     }
+
+    /// `group join -` reads the secret invite code from stdin, so it never shows in the
+    /// process list; a node joined that way is a member like any other.
+    @Test func joinReadsTheCodeFromStdin() throws {
+        try withCluster { cluster in
+            let ana = cluster.member("Ana")
+            let ben = cluster.member("Ben")
+            try ana.initialize()
+            try ana.succeed(["group", "create", "Circle"])
+            try ben.initialize()
+            let code = try ana.invite()
+            let anaNode = try ana.run()
+            let joined = try ben.meetkit(["group", "join", "-", "--peer", anaNode.address], input: code + "\n")
+            #expect(joined.status == 0, "\(joined)")
+            #expect(joined.stdout.contains("Joined Circle"))
+            let members = try ana.succeed(["group", "members", "--json"]).stdout
+            #expect(members.contains(try ben.status().member))
+            let refused = try ben.meetkit(["group", "join", "-", "--peer", anaNode.address], input: "not a code\n")
+            #expect(refused.status != 0)
+        }
+    }
 }
