@@ -63,10 +63,7 @@ struct EntryVectorTests {
         let vectors = try Self.files(in: "yay")
         try #require(!vectors.isEmpty)
         for (name, file) in vectors {
-            let wire = try #require(Hex.decode(file.entry), "\(name): entry")
-            let body = try file.body.map { try #require(Hex.decode($0), "\(name): body") }
-            let group = try #require(Hex.decode(file.group).flatMap(GroupID.init(bytes:)), "\(name): group")
-            let previous = try file.previous.map { try #require(Hex.decode($0), "\(name): previous") }
+            let (wire, body, group, previous) = try file.bytes(name)
             let key = try #require(file.contentKey.flatMap(Hex.decode), "\(name): contentKey")
             #expect(file.reason == nil, "\(name): a yay vector states no reason")
             try expectPreviousIsValid(previous, name)
@@ -88,10 +85,7 @@ struct EntryVectorTests {
         let vectors = try Self.files(in: "nay")
         try #require(!vectors.isEmpty)
         for (name, file) in vectors {
-            let wire = try #require(Hex.decode(file.entry), "\(name): entry")
-            let body = try file.body.map { try #require(Hex.decode($0), "\(name): body") }
-            let group = try #require(Hex.decode(file.group).flatMap(GroupID.init(bytes:)), "\(name): group")
-            let previous = try file.previous.map { try #require(Hex.decode($0), "\(name): previous") }
+            let (wire, body, group, previous) = try file.bytes(name)
             let reason = try #require(file.reason, "\(name): reason")
             #expect(file.content == nil, "\(name): a nay vector states no content")
             try expectPreviousIsValid(previous, name)
@@ -161,6 +155,18 @@ struct EntryVectorTests {
 // MARK: - File format
 
 /// One vector file as decoded from JSON.
+extension VectorFile {
+    /// The hex fields as bytes: the wire form, body, group and previous entry.
+    func bytes(_ name: String) throws -> (wire: [UInt8], body: [UInt8]?, group: GroupID, previous: [UInt8]?) {
+        (
+            try #require(Hex.decode(entry), "\(name): entry"),
+            try body.map { try #require(Hex.decode($0), "\(name): body") },
+            try #require(Hex.decode(group).flatMap(GroupID.init(bytes:)), "\(name): group"),
+            try previous.map { try #require(Hex.decode($0), "\(name): previous") }
+        )
+    }
+}
+
 struct VectorFile: Decodable {
     var description: String
     var entry: String

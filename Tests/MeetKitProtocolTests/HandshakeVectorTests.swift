@@ -107,16 +107,7 @@ struct HandshakeVectorTests {
             let ephemeral = try #require(HandshakeSteps.ephemeral(seed: bytes(state["random"], "random"), networkKey: networkKey))
             #expect(HandshakeSteps.hello(ephemeral) == (try bytes(result, "hello")), "step \(index)")
         case "verifyChallenge":
-            let networkKey = try secret(state["app_key"], "app_key")
-            let ephemeral = try ephemeral(state)
-            if result.isNull {
-                #expect(throws: HandshakeError.badHello, "step \(index)") {
-                    try HandshakeSteps.verifyHello(message, networkKey: networkKey, ephemeral: ephemeral)
-                }
-                return
-            }
-            let peer = try HandshakeSteps.verifyHello(message, networkKey: networkKey, ephemeral: ephemeral)
-            try checkPeerHello(peer, result, index: index)
+            _ = try verifiedHello(index: index, state: state, message: message, result: result)
         case "clientVerifyChallenge":
             try checkClientVerifyChallenge(index: index, state: state, message: message, result: result)
         case "clientCreateAuth":
@@ -169,17 +160,28 @@ struct HandshakeVectorTests {
         try expectEqual(peer.abHash, result["shash"], "shash", step: index)
     }
 
-    static func checkClientVerifyChallenge(index: Int, state: JSONValue, message: [UInt8], result: JSONValue) throws {
+    /// Checks a step that verifies the peer's hello: refused when `result` is null, otherwise
+    /// the peer's ephemeral key and MAC as stated. Returns the verified hello, if any.
+    static func verifiedHello(
+        index: Int, state: JSONValue, message: [UInt8], result: JSONValue
+    ) throws -> HandshakeSteps.PeerHello? {
         let networkKey = try secret(state["app_key"], "app_key")
         let ephemeral = try ephemeral(state)
         if result.isNull {
             #expect(throws: HandshakeError.badHello, "step \(index)") {
                 try HandshakeSteps.verifyHello(message, networkKey: networkKey, ephemeral: ephemeral)
             }
-            return
+            return nil
         }
         let peer = try HandshakeSteps.verifyHello(message, networkKey: networkKey, ephemeral: ephemeral)
         try checkPeerHello(peer, result, index: index)
+        return peer
+    }
+
+    static func checkClientVerifyChallenge(index: Int, state: JSONValue, message: [UInt8], result: JSONValue) throws {
+        guard let peer = try verifiedHello(index: index, state: state, message: message, result: result) else { return }
+        let networkKey = try secret(state["app_key"], "app_key")
+        let ephemeral = try ephemeral(state)
         let auth = try HandshakeSteps.clientPrepareAuth(
             networkKey: networkKey, identity: try identity(state),
             serverKey: try publicKey(state["remote"]["publicKey"], "remote.publicKey"), ephemeral: ephemeral, peer: peer)
