@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what MeetKit builds, runs and tests against: Debian packages, and the independent
-# Secret Handshake implementation (Python, in a venv) that the interop tests talk to.
+# Python implementations (Secret Handshake, zeroconf; in a venv) that the interop and lab
+# tests talk to.
 # Needs root (or sudo) and the package registries (Debian, PyPI).
 # The Swift 6 toolchain itself is not a Debian package: install it from swift.org first.
 set -euo pipefail
@@ -12,6 +13,12 @@ packages=(
   libavahi-compat-libdnssd-dev   # DNS-SD discovery (dns_sd.h)
   qrencode                       # meetkit group invite --qr
   python3-venv                   # the interop tests' Python peer (Tests/Interop)
+  iproute2                       # the lab's hosts: network namespaces, veths, a bridge (Tests/Lab)
+  util-linux                     # the lab: unshare, nsenter (a /run of its own per host)
+  dbus                           # the lab: a D-Bus system bus per host, for Avahi
+  avahi-daemon                   # the lab: an mDNS responder per host (Debian 12 starts it
+                                 # only under systemd; the lab never runs it outside its hosts)
+  avahi-utils                    # the lab tests: avahi-publish, avahi-browse
 )
 
 sudo=""
