@@ -22,11 +22,9 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
-        .systemLibrary(
-            name: "CDNSSD",
-            pkgConfig: "avahi-compat-libdns_sd",
-            providers: [.apt(["libavahi-compat-libdnssd-dev"])]
-        ),
+        // Not through pkg-config: its -D_REENTRANT flag is refused with a warning. The header
+        // is found under /usr/include by its directory name (see shim.h).
+        .systemLibrary(name: "CDNSSD", providers: [.apt(["libavahi-compat-libdnssd-dev"])]),
 
         // MARK: Pure modules (no I/O, no clocks, no randomness of their own)
         .target(name: "MeetKitCrypto", dependencies: ["CSodium"]),
@@ -42,7 +40,7 @@ let package = Package(
         .target(
             name: "MeetKitNode",
             dependencies: [
-                "MeetKitStore", "MeetKitProtocol",
+                "MeetKitStore", "MeetKitProtocol", "CDNSSD",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,6 +64,7 @@ let package = Package(
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitTestSupport", "MeetKitStore", "meetkit-devtool"]),
         .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
         .testTarget(name: "MeetKitInteropTests", dependencies: ["MeetKitTestSupport", "meetkit", "meetkit-devtool", "MeetKitCore", "MeetKitProtocol"]),
+        .testTarget(name: "MeetKitLabTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"]),
         .testTarget(
             name: "MeetKitCLITests",
             dependencies: ["meetkit", "meetkit-devtool", "MeetKitTestSupport", .product(name: "GRDB", package: "GRDB.swift")]

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Sets everything up and stages a meeting of three members on this machine: installs the
-# Debian packages, builds meetkit, then Ana founds a group and runs her node; Ben and Cy join
-# with invite codes through it and run nodes of their own; they meet, share and check in,
-# every entry reaching every member's own log at once; finally each member's log digest is
-# compared, and the data directories are searched for anything readable without a passphrase.
+# Sets everything up and stages a meeting of three members, each on a host of their own:
+# installs the Debian packages, builds meetkit, and builds a small network on this machine
+# (Tests/Lab/lab.sh: three network namespaces on a bridge, each with its own avahi-daemon, as
+# three phones on a hall's Wi-Fi). Ana founds a group and runs her node; Ben and Cy join with
+# invite codes, their nodes finding hers by DNS-SD, and run nodes of their own. No address is
+# typed anywhere. They meet, share and check in, every entry reaching every member's log at
+# once; each member's log digest is compared, and the data directories are searched for
+# anything readable without a passphrase. Everything is torn down at the end.
 #
-# Usage: ./Examples/meeting.sh [--keep]     (--keep leaves the demo's data directories behind)
-# Everything listens on 127.0.0.1 only.
+# Usage: sudo ./Examples/meeting.sh [--keep]   (--keep leaves the demo's data directories)
+# Needs root for the network namespaces; nothing outside them is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,54 +19,62 @@ swift build --product meetkit 2>&1 | grep -E "error|warning: |Build complete" ||
 meetkit="$PWD/.build/debug/meetkit"
 [ -x "$meetkit" ] || { echo "The build failed; run 'swift build' to see why." >&2; exit 1; }
 
+lab=demo$((RANDOM % 100))
+declare -A host=([ana]=h1 [ben]=h2 [cy]=h3)
 demo=$(mktemp -d /tmp/meetkit-demo.XXXXXX)
-pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  Tests/Lab/lab.sh down "$lab" || true   # stops the members' nodes too
   [ "${keep:-}" = yes ] || rm -rf "$demo"
 }
 [ "${1:-}" = "--keep" ] && keep=yes
 trap cleanup EXIT
 export MEETKIT_PASSPHRASE="a demo passphrase, use your own"
 
-# Shows each command as a member would type it, then runs it in that member's data directory.
+echo "Making three hosts on one network, each with its own avahi-daemon..."
+Tests/Lab/lab.sh up "$lab" 3
+
+# Runs meetkit on a member's host, in their data directory.
+on() {
+  local who=$1; shift
+  MEETKIT_HOME="$demo/$who" Tests/Lab/lab.sh exec "$lab" "${host[$who]}" "$meetkit" "$@"
+}
+
+# Shows each command as a member would type it, then runs it.
 as() {
   local who=$1; shift
   printf '\n\033[1m%s$ meetkit' "$who"; printf ' %q' "$@"; printf '\033[0m\n'
-  MEETKIT_HOME="$demo/$who" "$meetkit" "$@"
+  on "$who" "$@"
 }
 
-# Starts a member's node in the background and sets $port to the port it listens on.
+# Starts a member's node in the background, on their host; it advertises itself by DNS-SD.
 start_node() {
-  local who=$1; shift
-  MEETKIT_HOME="$demo/$who" "$meetkit" run --listen 127.0.0.1:0 "$@" >/dev/null 2>"$demo/$who.log" &
-  pids+=($!)
+  local who=$1
+  printf '\n\033[1m%s$ meetkit run &\033[0m\n' "$who"
+  MEETKIT_HOME="$demo/$who" Tests/Lab/lab.sh spawn "$lab" "${host[$who]}" "$demo/$who.log" "$meetkit" run >/dev/null
   for _ in $(seq 100); do
-    port=$(sed -n 's/.*address=127\.0\.0\.1:\([0-9]*\).*listening.*/\1/p' "$demo/$who.log" | head -1)
-    [ -n "$port" ] && return
+    grep -q "advertising" "$demo/$who.log" 2>/dev/null && return
     sleep 0.1
   done
-  echo "The node of $who did not start; see $demo/$who.log" >&2
+  echo "The node of $who did not start advertising; see $demo/$who.log" >&2
   exit 1
 }
 
-digest() { MEETKIT_HOME="$demo/$1" "$meetkit" status --json | sed -n 's/^  "digest" : "\(.*\)",/\1/p'; }
+digest() { on "$1" status --json | sed -n 's/^  "digest" : "\(.*\)",/\1/p'; }
 
 as ana init --name Ana --kdf interactive
 as ana group create "Tuesday Circle"
 start_node ana
-ana_port=$port
-echo "(Ana's node listens on 127.0.0.1:$ana_port)"
 
 for who in ben cy; do
   name=$(tr '[:lower:]' '[:upper:]' <<< "${who:0:1}")${who:1}
   as "$who" init --name "$name" --kdf interactive
-  code=$(MEETKIT_HOME="$demo/ana" "$meetkit" group invite | tail -1)
+  code=$(on ana group invite | tail -1)
   printf '\n(Ana gives %s an invite code in person: %s…)\n' "$name" "${code:0:24}"
-  as "$who" group join "$code" --peer "127.0.0.1:$ana_port"
-  start_node "$who" --peer "127.0.0.1:$ana_port"
+  printf '\n\033[1m%s$ meetkit group join -\033[0m   (pastes the code; the node finds a member by DNS-SD)\n' "$who"
+  on "$who" group join - <<< "$code"
+  start_node "$who"
 done
+sleep 2
 sleep 1
 
 as ana meeting start --topic "Asking for help"
@@ -85,9 +96,7 @@ as cy log
 as ana peers
 as ben verify
 
-for pid in "${pids[@]}"; do kill -TERM "$pid"; done
-for pid in "${pids[@]}"; do wait "$pid"; done
-pids=()
+Tests/Lab/lab.sh down "$lab"
 
 printf '\n\033[1mWhat a thief would find in the data directories without the passphrases:\033[0m\n'
 hits=0

@@ -1,1 +1,1 @@
-#include <dns_sd.h>
+#include <avahi-compat-libdns_sd/dns_sd.h>

@@ -28,15 +28,32 @@ public actor Node {
     /// Why recent sessions ended, for a `waitUntilSynced` that comes too late to be resumed.
     private var endings: [(id: Int, reason: String)] = []
 
-    /// A peer as `meetkit peers` shows it.
+    /// Members this node has seen since it started, through a session or an advert.
+    private var seen: [SeenKey: Seen] = [:]
+
+    struct SeenKey: Hashable {
+        let group: GroupID
+        let member: PublicKey
+    }
+
+    struct Seen {
+        var address: String
+        var lastSeen: Date
+        var advertised: Bool
+    }
+
+    /// A member as `meetkit peers` shows it.
     public struct PeerInfo: Sendable, Codable {
         public let member: String
         public let fingerprint: String
         public let name: String
-        public let address: String
         public let group: String
-        public let since: Date
+        public let address: String
+        public let advertised: Bool
+        public let connected: Bool
         public let lastSeen: Date
+        /// While connected: since when, and what the session exchanged.
+        public let since: Date?
         public let entriesSent: Int
         public let entriesReceived: Int
     }
@@ -85,16 +102,33 @@ public actor Node {
 
     func groups() -> [GroupID] { store.groups.map(\.id) }
 
-    /// The members connected now. Someone who holds the network key but was never admitted
-    /// (refused, or not yet joined) is not a member and is not listed.
+    /// The members seen since the node started, connected or not. Someone who holds the
+    /// network key but was never admitted (refused, or not yet joined) is not a member and is
+    /// not listed.
     public func peers() -> [PeerInfo] {
-        sessions.values.filter { store.isMember($0.remote, of: $0.group) }.sorted { $0.since < $1.since }.map { session in
-            PeerInfo(
-                member: session.remote.hex, fingerprint: session.remote.fingerprint,
-                name: store.state(of: session.group).displayName(of: session.remote), address: session.address,
-                group: session.group.hex, since: session.since, lastSeen: session.lastSeen,
-                entriesSent: session.report.sent, entriesReceived: session.report.received)
+        seen.filter { store.isMember($0.key.member, of: $0.key.group) }.sorted { $0.value.lastSeen > $1.value.lastSeen }.map { key, seen in
+            let session = sessions.values.filter { $0.group == key.group && $0.remote == key.member }.min { $0.since < $1.since }
+            return PeerInfo(
+                member: key.member.hex, fingerprint: key.member.fingerprint,
+                name: store.state(of: key.group).displayName(of: key.member), group: key.group.hex,
+                address: session?.address ?? seen.address, advertised: seen.advertised, connected: session != nil,
+                lastSeen: max(session?.lastSeen ?? seen.lastSeen, seen.lastSeen), since: session?.since,
+                entriesSent: session?.report.sent ?? 0, entriesReceived: session?.report.received ?? 0)
         }
+    }
+
+    func isConnected(_ member: PublicKey, in group: GroupID) -> Bool {
+        sessions.values.contains { $0.group == group && $0.remote == member }
+    }
+
+    /// Discovery opened an advert of `member` at `address`.
+    func sighted(group: GroupID, member: PublicKey, address: PeerAddress) {
+        seen[SeenKey(group: group, member: member)] = Seen(address: "\(address)", lastSeen: Date(), advertised: true)
+    }
+
+    /// `member` no longer advertises (a goodbye, or discovery gave up on it).
+    func advertWithdrawn(group: GroupID, member: PublicKey) {
+        seen[SeenKey(group: group, member: member)]?.advertised = false
     }
 
     private var now: Duration { ContinuousClock.now - started }
@@ -118,6 +152,8 @@ public actor Node {
         sessions[id] = Session(
             sync: sync, group: group, remote: remote, address: address, outbound: outbound, since: Date(),
             lastSeen: Date(), report: SyncReport(peer: remote), lastError: nil, synced: false)
+        let key = SeenKey(group: group, member: remote)
+        seen[key] = Seen(address: address, lastSeen: Date(), advertised: seen[key]?.advertised ?? false)
         logger.info("peer connected", metadata: ["peer": "\(remote.fingerprint)", "address": "\(address)"])
         execute(directives, session: id)
         return id
@@ -152,6 +188,7 @@ public actor Node {
     func closed(_ id: Int) {
         guard let session = sessions.removeValue(forKey: id) else { return }
         session.outbound.finish()
+        seen[SeenKey(group: session.group, member: session.remote)]?.lastSeen = session.lastSeen
         logger.info("peer disconnected", metadata: ["peer": "\(session.remote.fingerprint)"])
         let reason = session.lastError ?? "the peer closed the connection"
         waiters.removeValue(forKey: id)?.resume(throwing: NodeError.sessionEnded(reason))

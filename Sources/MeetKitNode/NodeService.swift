@@ -15,11 +15,14 @@ public struct NodeService: Service {
         public var listen: PeerAddress?
         public var peers: [PeerAddress]
         public var controlSocket: String?
+        /// Advertise over DNS-SD and dial the members found (needs `listen`).
+        public var discovery: Bool
 
-        public init(listen: PeerAddress?, peers: [PeerAddress], controlSocket: String?) {
+        public init(listen: PeerAddress?, peers: [PeerAddress], controlSocket: String?, discovery: Bool) {
             self.listen = listen
             self.peers = peers
             self.controlSocket = controlSocket
+            self.discovery = discovery
         }
     }
 
@@ -42,6 +45,10 @@ public struct NodeService: Service {
                 let bound = server.channel.localAddress.flatMap { local in local.port.map { PeerAddress(host: address.host, port: $0) } }
                 logger.info("listening", metadata: ["address": "\(bound ?? address)"])
                 group.addTask { await untilShutdown { try await accept(server) } }
+                if configuration.discovery, let port = bound?.port {
+                    let discovery = Discovery(node: node, port: UInt16(port), logger: logger)
+                    group.addTask { await untilShutdown { await discovery.run() } }
+                }
             }
             if let path = configuration.controlSocket, let control {
                 let server = try await ControlServer.bind(path: path)
@@ -94,18 +101,14 @@ public struct NodeService: Service {
     private func keepConnected(to peer: PeerAddress) async {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
-            guard let turn = try? await node.takeCatchUpTurn() else { return }  // shutting down
             do {
-                try await Network.session(with: peer, node: node) { id in
-                    _ = try? await node.waitUntilSynced(id)
-                    await node.endCatchUpTurn(turn)
-                    await node.waitUntilClosed(id)
-                }
+                try await Network.keepSession(with: peer, node: node)
                 delay = .seconds(1)
+            } catch is CancellationError {
+                return  // shutting down
             } catch {
                 logger.info("peer unreachable", metadata: ["address": "\(peer)", "reason": "\(error)"])
             }
-            await node.endCatchUpTurn(turn)
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(30))
         }
@@ -156,16 +159,36 @@ public enum Network {
         }
     }
 
+    /// Dials `address` and stays in the session until it ends. Dialled sessions catch up one
+    /// at a time (see `Node.takeCatchUpTurn`); this one gives up its turn once synced.
+    static func keepSession(
+        with address: PeerAddress, node: Node, group: GroupID? = nil, member: PublicKey? = nil
+    ) async throws {
+        let turn = try await node.takeCatchUpTurn()
+        do {
+            try await session(with: address, node: node, group: group, member: member) { id in
+                _ = try? await node.waitUntilSynced(id)
+                await node.endCatchUpTurn(turn)
+                await node.waitUntilClosed(id)
+            }
+        } catch {
+            await node.endCatchUpTurn(turn)
+            throw error
+        }
+        await node.endCatchUpTurn(turn)
+    }
+
     /// Opens a session with whichever member of our groups answers at `address` (the
-    /// handshake needs the server's key: each member is tried in turn), runs `body` with its
-    /// id, then ends the session cleanly.
+    /// handshake needs the server's key: each member, or just `member` when an advert named
+    /// it, is tried in turn), runs `body` with its id, then ends the session cleanly.
     public static func session<T: Sendable>(
-        with address: PeerAddress, node: Node, group only: GroupID? = nil, _ body: @Sendable (Int) async throws -> T
+        with address: PeerAddress, node: Node, group only: GroupID? = nil, member expected: PublicKey? = nil,
+        _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
         var lastFailure: Error = NodeError.unreachable("You are in no group yet, so there is no one to sync with.")
         for group in await node.groups() where only == nil || only == group {
             guard let networkKey = await node.networkKeys().first(where: { $0.group == group })?.key else { continue }
-            for member in await node.otherMembers(of: group) {
+            for member in await node.otherMembers(of: group) where expected == nil || expected == member {
                 let start = SyncSession.Start.member(localVector: await node.versionVector(of: group))
                 do {
                     return try await session(
@@ -180,15 +203,17 @@ public enum Network {
             ? NodeError.unreachable("No member of your groups answered at \(address).") : lastFailure
     }
 
-    /// Joins a group with an invite: connects to the inviter at `address`, is admitted, syncs,
-    /// then runs `afterSync` (which writes the new member's profile) before ending cleanly.
+    /// Joins a group with an invite: connects to `member` (by default the inviter) at
+    /// `address`, is admitted, syncs, then runs `afterSync` (which writes the new member's
+    /// profile) before ending cleanly.
     public static func join(
-        with code: InviteCode, at address: PeerAddress, node: Node, afterSync: @Sendable @escaping () async throws -> Void
+        with code: InviteCode, at address: PeerAddress, member: PublicKey? = nil, node: Node,
+        afterSync: @Sendable @escaping () async throws -> Void
     ) async throws -> Node.SyncReport {
         var secret = code.secret.exposedCopy()
         defer { SecretBytes.wipe(&secret) }
         let role = Link.Role.dialing(
-            group: code.group, networkKey: code.networkKey, serverKey: code.inviter, start: .joining(secret: secret))
+            group: code.group, networkKey: code.networkKey, serverKey: member ?? code.inviter, start: .joining(secret: secret))
         do {
             return try await session(with: address, node: node, role: role) { id in
                 let report = try await node.waitUntilSynced(id)
@@ -197,8 +222,50 @@ public enum Network {
             }
         } catch is Link.Failure {
             throw NodeError.unreachable(
-                "The member who invited you did not answer at \(address); check the address and that the invite code is complete.")
+                member == nil || member == code.inviter
+                    ? "The member who invited you did not answer at \(address); check the address and that the invite code is complete."
+                    : "The member's node at \(address) did not answer.")
         }
+    }
+
+    /// Joins through the first member found over DNS-SD whose advert opens with the invite's
+    /// network key (the inviter, or any member who has the invite in their log), searching
+    /// for at most `limit`.
+    public static func join(
+        with code: InviteCode, node: Node, searching limit: Duration = .seconds(20),
+        afterSync: @Sendable @escaping () async throws -> Void
+    ) async throws -> Node.SyncReport {
+        let (events, emit) = AsyncStream.makeStream(of: DNSSD.Event.self)
+        let browser = DNSSD(type: Advert.serviceType) { emit.yield($0) }
+        do {
+            try browser.start(port: 0, adverts: [])
+        } catch {
+            throw NodeError.unreachable(
+                "Cannot look for the group's members: \(error). Give a member's node address with --peer HOST:PORT.")
+        }
+        defer { browser.stop() }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            emit.finish()
+        }
+        defer { timer.cancel() }
+        var tried: Set<String> = []
+        var lastFailure: Error?
+        for await event in events {
+            guard case .appeared(_, let host, let port, let txt) = event, let token = Advert.token(inTXT: txt),
+                let member = Advert.open(token, networkKey: code.networkKey)
+            else { continue }
+            let address = PeerAddress(host: host, port: Int(port))
+            guard tried.insert("\(member.hex) \(address)").inserted else { continue }
+            do {
+                return try await join(with: code, at: address, member: member, node: node, afterSync: afterSync)
+            } catch {
+                lastFailure = error
+            }
+        }
+        throw lastFailure
+            ?? NodeError.unreachable(
+                "No member of the group was found on this network within \(limit.seconds) s; check that a member's node is running ('meetkit run') on the same network, or give its address with --peer HOST:PORT.")
     }
 
     private static func session<T: Sendable>(

@@ -23,8 +23,9 @@ final class CommandContext: @unchecked Sendable {
         if !captured { FileHandle.standardOutput.write(Data(text.utf8)) }
     }
 
-    /// Runs `body` against `store`, returning what it printed.
-    func capturing(store: Store, _ body: () throws -> Void) rethrows -> String {
+    /// Runs `body` against `store`, returning what it printed, and why it failed if it did
+    /// (a command may print before it fails: `doctor` prints its checks, then fails).
+    func capturing(store: Store, _ body: () throws -> Void) -> (printed: String, failure: Error?) {
         lock.withLock {
             capturedStore = store
             buffer = ""
@@ -35,7 +36,8 @@ final class CommandContext: @unchecked Sendable {
                 buffer = nil
             }
         }
-        try body()
-        return lock.withLock { buffer ?? "" }
+        var failure: Error?
+        do { try body() } catch { failure = error }
+        return (lock.withLock { buffer ?? "" }, failure)
     }
 }

@@ -32,9 +32,10 @@ struct GroupCommand: ParsableCommand {
             abstract: "Invite someone: prints a one-time invite code as the last line.",
             discussion: """
                 Give the code to the new member in person (it is a secret: whoever holds it can
-                join). They run 'meetkit group join CODE --peer HOST:PORT' with the address of
-                a running member's node. --qr also draws it as a QR code (needs the Debian
-                package qrencode).
+                join). On the same network as a member's running node they run
+                'meetkit group join CODE' (or 'meetkit group join -' to paste it), which finds
+                that node over DNS-SD; elsewhere, add --peer HOST:PORT. --qr also draws it as
+                a QR code (needs the Debian package qrencode).
                 """)
 
         @OptionGroup var node: NodeOptions
@@ -64,7 +65,7 @@ struct GroupCommand: ParsableCommand {
 
     struct Join: AsyncParsableCommand, NodeAction {
         static let configuration = CommandConfiguration(
-            abstract: "Join a group with an invite code, through the inviting member's node.")
+            abstract: "Join a group with an invite code, through a member's running node.")
 
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: JSONFlag
@@ -72,33 +73,41 @@ struct GroupCommand: ParsableCommand {
         @Argument(help: "The invite code (starts with mk1.), or - to read it from stdin (it stays out of the process list).")
         var code: String
 
-        @Option(name: .long, help: "The address of the inviting member's running node (HOST:PORT).")
-        var peer: String
+        @Option(name: .long, help: "The address of a member's running node (HOST:PORT); without it, one is looked for over DNS-SD.")
+        var peer: String?
 
         func validate() throws {
             guard code == "-" || InviteCode(text: code) != nil else {
                 throw ValidationError("That is not a complete MeetKit invite code.")
             }
-            guard PeerAddress(peer) != nil else { throw ValidationError("--peer must be HOST:PORT.") }
+            if let peer, PeerAddress(peer) == nil { throw ValidationError("--peer must be HOST:PORT.") }
         }
 
         func run() async throws { try await runOnOwnNode() }
 
         func perform(on node: Node) async throws -> String {
-            guard let invite = InviteCode(text: code), let address = PeerAddress(peer) else {
-                throw CLIError("The invite code or address is malformed.")
-            }
+            guard let invite = InviteCode(text: code) else { throw CLIError("The invite code is malformed.") }
             let group = invite.group
-            let report = try await Network.join(with: invite, at: address, node: node) {
+            let writeProfile: @Sendable () async throws -> Void = {
                 _ = try await node.withStore { store in
                     try store.append(.profile(pseudonym: store.pseudonym), to: group, at: Date())
                 }
             }
-            let summary = await node.withStore { store in store.summary(of: group) }
-            if output.json {
-                return try Output.jsonText(["group": group.hex, "name": summary.name ?? "", "received": "\(report.received)"])
+            let report = if let address = peer.flatMap(PeerAddress.init) {
+                try await Network.join(with: invite, at: address, node: node, afterSync: writeProfile)
+            } else {
+                try await Network.join(with: invite, node: node, afterSync: writeProfile)
             }
-            return "Joined \(Output.safe(summary.name ?? "the group")) (id \(group.short)): received \(report.received) entries."
+            let (summary, admitter) = await node.withStore { store in
+                (store.summary(of: group), store.state(of: group).displayName(of: report.peer))
+            }
+            if output.json {
+                return try Output.jsonText([
+                    "group": group.hex, "name": summary.name ?? "", "received": "\(report.received)", "through": report.peer.hex,
+                ])
+            }
+            return "Joined \(Output.safe(summary.name ?? "the group")) (id \(group.short)) through \(Output.safe(admitter))'s node "
+                + "(\(report.peer.fingerprint)): received \(report.received) entries."
         }
     }
 

@@ -53,6 +53,11 @@ enum Output {
         format(milliseconds, "HH:mm")
     }
 
+    /// "19:02:07" in the local time zone.
+    static func clockTime(_ date: Date) -> String {
+        format(Int64(date.timeIntervalSince1970 * 1000), "HH:mm:ss")
+    }
+
     private static func format(_ milliseconds: Int64, _ pattern: String) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_GB")

@@ -9,10 +9,13 @@ struct Run: AsyncParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run this member's node: sync with members, and carry out other commands.",
         discussion: """
-            Listens for members on --listen, keeps a connection to every --peer (retrying
-            with backoff), pushes new entries to connected members at once, and serves a
-            control socket in the data directory through which other meetkit commands reach
-            it. Stops cleanly on SIGINT or SIGTERM. Logs go to stderr.
+            Listens for members on --listen, publishes a private DNS-SD advert (through
+            avahi-daemon) that only members can read, and dials the members it finds that
+            way and every --peer (retrying with backoff). Pushes new entries to connected
+            members at once, and serves a control socket in the data directory through which
+            other meetkit commands reach it. Without Avahi it says so once, keeps to the
+            --peer addresses, and tries DNS-SD again every few seconds. Stops cleanly on
+            SIGINT or SIGTERM. Logs go to stderr.
             """)
 
     @OptionGroup var node: NodeOptions
@@ -22,6 +25,9 @@ struct Run: AsyncParsableCommand, NodeCommand {
 
     @Option(name: .long, help: "A member's node to stay connected to (HOST:PORT); repeatable.")
     var peer: [String] = []
+
+    @Flag(name: .long, help: "Do not advertise or look for members over DNS-SD; use only --peer addresses.")
+    var noDiscovery = false
 
     func validate() throws {
         guard PeerAddress(listen) != nil else { throw ValidationError("--listen must be HOST:PORT.") }
@@ -35,7 +41,8 @@ struct Run: AsyncParsableCommand, NodeCommand {
         let service = NodeService(
             node: running,
             configuration: .init(
-                listen: PeerAddress(listen), peers: peer.compactMap(PeerAddress.init), controlSocket: node.controlSocket),
+                listen: PeerAddress(listen), peers: peer.compactMap(PeerAddress.init), controlSocket: node.controlSocket,
+                discovery: !noDiscovery),
             control: { request in await Self.execute(request, on: running) }, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
@@ -60,15 +67,13 @@ struct Run: AsyncParsableCommand, NodeCommand {
         }
         let argv = request.argv
         return await node.withStore { store in
-            var printed = ""
-            do {
+            let (printed, failure) = CommandContext.shared.capturing(store: store) {
                 var command = try MeetKitCommand.parseAsRoot(argv)
-                printed = try CommandContext.shared.capturing(store: store) { try command.run() }
-                return ControlReply(status: 0, stdout: printed, stderr: "")
-            } catch {
-                let (message, status) = MeetKitCommand.describe(error)
-                return ControlReply(status: status, stdout: printed, stderr: message)
+                try command.run()
             }
+            guard let failure else { return ControlReply(status: 0, stdout: printed, stderr: "") }
+            let (message, status) = MeetKitCommand.describe(failure)
+            return ControlReply(status: status, stdout: printed, stderr: message)
         }
     }
 }

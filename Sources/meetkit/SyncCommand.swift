@@ -50,7 +50,12 @@ struct SyncCommand: AsyncParsableCommand, NodeAction {
 
 struct PeersCommand: AsyncParsableCommand, NodeAction {
     static let configuration = CommandConfiguration(
-        commandName: "peers", abstract: "List the members the running node is connected to.")
+        commandName: "peers",
+        abstract: "List the members the running node has seen: connected, or found on the network.",
+        discussion: """
+            Members are seen through a connection or through their private DNS-SD advert.
+            A member who left stays listed, as not connected, with when it was last seen.
+            """)
 
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: JSONFlag
@@ -62,11 +67,14 @@ struct PeersCommand: AsyncParsableCommand, NodeAction {
     func perform(on node: Node) async throws -> String {
         let peers = await node.peers()
         if output.json { return try Output.jsonText(peers) }
-        if peers.isEmpty { return "No members connected." }
+        if peers.isEmpty { return "No members seen yet." }
         return peers.map { peer in
-            "\(Output.safe(peer.name)) (\(peer.fingerprint)) at \(peer.address), connected since "
-                + "\(Output.shortTime(Int64(peer.since.timeIntervalSince1970 * 1000))): "
-                + "sent \(peer.entriesSent), received \(peer.entriesReceived)"
+            let state = if let since = peer.since {
+                "connected since \(Output.clockTime(since)), sent \(peer.entriesSent), received \(peer.entriesReceived)"
+            } else {
+                "not connected\(peer.advertised ? " (advertising)" : ""), last seen \(Output.clockTime(peer.lastSeen))"
+            }
+            return "\(Output.safe(peer.name)) (\(peer.fingerprint)) at \(peer.address): \(state)"
         }.joined(separator: "\n")
     }
 }

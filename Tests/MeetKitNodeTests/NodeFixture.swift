@@ -266,7 +266,6 @@ struct Member: Sendable {
     func run(peers: [Int] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> RunningNode {
         var arguments = ["run", "--listen", "127.0.0.1:0", "--no-discovery"]
         for port in peers { arguments += ["--peer", "127.0.0.1:\(port)"] }
-        if !RunningNode.supportsNoDiscovery { arguments.removeAll { $0 == "--no-discovery" } }
         let child = try background(arguments)
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
@@ -296,22 +295,6 @@ struct RunningNode: Sendable {
     let member: Member
     let process: ChildProcess
     let port: Int
-
-    /// Whether this build's `run` knows `--no-discovery` (DESIGN.md names it; the node may
-    /// not have discovery yet).
-    static let supportsNoDiscovery: Bool = {
-        guard let path = try? BuiltProducts.executable("meetkit").path else { return false }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["run", "--help"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        let help = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: help, as: UTF8.self).contains("--no-discovery")
-    }()
 
     /// The port of the `listening address=127.0.0.1:PORT` log line.
     static func port(in log: String) -> Int? {

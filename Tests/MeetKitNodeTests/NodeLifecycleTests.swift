@@ -60,12 +60,16 @@ import Testing
             #expect(listed.contains { $0["member"] as? String == ben.member }, "\(listed)")
             socket.close()
 
-            // Once Ben's node stops, Ana's lists nobody.
+            // Once Ben's node stops, Ana's lists him as not connected.
             #expect(benNode.process.stop(), "meetkit run ignored SIGTERM")
             let gone = try eventually(timeout: .seconds(10)) {
-                try anaNode.member.succeed(["peers", "--json"]).array().isEmpty
+                try anaNode.member.succeed(["peers", "--json"]).array().contains {
+                    $0["member"] as? String == ben.member && $0["connected"] as? Bool == false
+                }
             }
-            #expect(gone, "Ana's node still lists Ben after his node stopped")
+            #expect(gone, "Ana's node still lists Ben as connected after his node stopped")
+            let farewell = try anaNode.member.succeed(["peers"]).stdout
+            #expect(farewell.contains("not connected, last seen"), "\(farewell)")
         }
     }
 
