@@ -15,8 +15,9 @@ actor Discovery {
     /// A member that has not answered for this long is no longer dialled, until it advertises
     /// anew (a host that vanished without a goodbye stays listed for over an hour).
     static let giveUpAfter = Duration.seconds(60)
-    /// The member with the greater key waits this long before dialling, so two members who
-    /// find each other at once make one connection, not two.
+    /// Once its own advert is out, the member with the greater key waits this long before
+    /// dialling, so two members who find each other at once make one connection, not two.
+    /// Before that, no one can have found it, so it dials at once.
     static let dialGrace = Duration.seconds(2)
 
     /// An advert that opened under one of our groups' network keys.
@@ -40,9 +41,12 @@ actor Discovery {
     private let emit: AsyncStream<DNSSD.Event>.Continuation
     /// Whether the daemon answered last time; nil before the first try.
     private var available: Bool?
-    private var publishedGroups: [GroupID] = []
+    /// The groups and epochs the current adverts were sealed for.
+    private var published: [GroupID: UInt32] = [:]
     private var sightings: [DNSSD.Instance: Sighting] = [:]
     private var dialers: [MemberKey: Task<Void, Never>] = [:]
+    /// Whether an advert of ours is published (its name probe done): others may dial us.
+    private var visible = false
 
     init(node: Node, port: UInt16, logger: Logger) {
         self.node = node
@@ -74,19 +78,19 @@ actor Discovery {
     /// Starts DNS-SD if it is not running, publishes afresh when the groups changed, and
     /// dials members who became known since their advert was seen.
     private func maintain() async {
-        let groups = await node.groups()
-        if available != true || groups != publishedGroups { start(groups: groups, keys: await node.networkKeys()) }
+        let epochs = await node.epochs()
+        if available != true || epochs != published { start(epochs: epochs, keys: await node.networkKeys()) }
         for sighting in sightings.values { await dial(sighting) }
     }
 
-    private func start(groups: [GroupID], keys: [(group: GroupID, key: SecretBytes)]) {
+    private func start(epochs: [GroupID: UInt32], keys: [(group: GroupID, key: SecretBytes)]) {
         let adverts = keys.map { group, key in
             Advert.txtRecord(token: Advert.token(for: node.identity.publicKey, networkKey: key, nonce: SecureRandom.bytes(AEAD.nonceLength)))
         }
         do {
             sightings = [:]
             try engine?.start(port: port, adverts: adverts)
-            publishedGroups = groups
+            published = epochs
             if available == false { logger.notice("DNS-SD is available again: advertising and browsing") }
             available = true
         } catch {
@@ -100,14 +104,17 @@ actor Discovery {
     private func handle(_ event: DNSSD.Event) async {
         switch event {
         case .published(let name):
+            visible = true
             logger.info("advertising", metadata: ["instance": "\(name)", "port": "\(port)"])
         case .failed(let code):
             logger.warning("DNS-SD is unavailable: \(DNSSD.Failure(code: code)); members given with --peer still sync; retrying every \(Self.retryInterval.seconds) s")
             available = false
+            visible = false
             sightings = [:]
         case .appeared(let instance, let address, let port, let txt):
             guard let token = Advert.token(inTXT: txt) else { return }
-            for (group, key) in await node.networkKeys() {
+            // Any epoch's key: a member who missed a re-key still advertises under the old one.
+            for (group, key, _) in await node.handshakeKeys() {
                 guard let member = Advert.open(token, networkKey: key) else { continue }
                 guard member != node.identity.publicKey else { return }  // our own advert
                 let sighting = Sighting(
@@ -136,7 +143,7 @@ actor Discovery {
     private func dial(_ sighting: Sighting) async {
         let key = MemberKey(group: sighting.group, member: sighting.member)
         guard dialers[key] == nil, await node.otherMembers(of: sighting.group).contains(sighting.member) else { return }
-        let waitFirst = node.identity.publicKey > sighting.member
+        let waitFirst = visible && node.identity.publicKey > sighting.member
         dialers[key] = Task { await self.keepDialling(key, waitFirst: waitFirst) }
     }
 
