@@ -12,6 +12,10 @@ public enum EntryContent: Hashable, Sendable {
     case invite(Invite)
     /// A new member admitted with an invite (or by the founder directly).
     case memberAdd(MemberAdd)
+    /// A new epoch: members removed, and fresh keys sealed to everyone who remains.
+    case rekey(Rekey)
+    /// A member made an admin.
+    case roleGrant(member: PublicKey)
 
     public var kind: EntryKind {
         switch self {
@@ -23,6 +27,8 @@ public enum EntryContent: Hashable, Sendable {
         case .checkIn: .checkIn
         case .invite: .invite
         case .memberAdd: .memberAdd
+        case .rekey: .rekey
+        case .roleGrant: .roleGrant
         }
     }
 }
@@ -83,6 +89,69 @@ public struct MemberAdd: Hashable, Sendable {
     public init(member: PublicKey, invite: [UInt8]?) {
         self.member = member
         self.invite = invite
+    }
+}
+
+/// A new epoch (Protocol/epochs.md): the members it removes, and its keys sealed to each
+/// member who remains (`EpochKeys`, sealed with `crypto_box_seal`).
+public struct Rekey: Hashable, Sendable {
+    public struct Sealed: Hashable, Sendable {
+        public var recipient: PublicKey
+        public var box: [UInt8]
+
+        public init(recipient: PublicKey, box: [UInt8]) {
+            self.recipient = recipient
+            self.box = box
+        }
+    }
+
+    public var epoch: UInt32
+    public var removed: [PublicKey]
+    public var keys: [Sealed]
+
+    public init(epoch: UInt32, removed: [PublicKey], keys: [Sealed]) {
+        self.epoch = epoch
+        self.removed = removed
+        self.keys = keys
+    }
+
+    /// Each sealed box holds `EpochKeys.length` bytes.
+    public static let boxLength = EpochKeys.length + 48
+}
+
+/// One epoch's keys as sealed to a member: group id ‖ epoch (u32) ‖ content key ‖ network key.
+public struct EpochKeys: Sendable {
+    public static let length = 32 + 4 + 32 + 32
+
+    public let group: GroupID
+    public let epoch: UInt32
+    public let contentKey: SecretBytes
+    public let networkKey: SecretBytes
+
+    public init(group: GroupID, epoch: UInt32, contentKey: SecretBytes, networkKey: SecretBytes) {
+        self.group = group
+        self.epoch = epoch
+        self.contentKey = contentKey
+        self.networkKey = networkKey
+    }
+
+    /// The plaintext to seal; wipe it after use.
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.write(group.bytes)
+        w.write(epoch)
+        w.write(contentKey.exposedCopy())
+        w.write(networkKey.exposedCopy())
+        return w.bytes
+    }
+
+    public init?(decoding bytes: [UInt8]) {
+        guard bytes.count == Self.length else { return nil }
+        var r = ByteReader(bytes)
+        guard let group = r.readBytes(32).flatMap(GroupID.init(bytes:)), let epoch = r.readUInt32(),
+            var content = r.readBytes(32), var network = r.readBytes(32)
+        else { return nil }
+        self.init(group: group, epoch: epoch, contentKey: SecretBytes(consuming: &content), networkKey: SecretBytes(consuming: &network))
     }
 }
 
@@ -165,6 +234,17 @@ extension EntryContent {
                 guard invite.count == 32 else { throw .invalidValue("invite id") }
                 fields.raw(2, invite)
             }
+        case .rekey(let rekey):
+            guard !rekey.keys.isEmpty, rekey.keys.allSatisfy({ $0.box.count == Rekey.boxLength }) else {
+                throw .invalidValue("sealed keys")
+            }
+            var w = ByteWriter()
+            w.write(rekey.epoch)
+            fields.raw(1, w.bytes)
+            if !rekey.removed.isEmpty { fields.raw(2, rekey.removed.flatMap(\.bytes)) }
+            fields.raw(3, rekey.keys.flatMap { $0.recipient.bytes + $0.box })
+        case .roleGrant(let member):
+            fields.raw(1, member.bytes)
         }
         return fields.writer.bytes
     }
@@ -206,8 +286,39 @@ extension EntryContent {
                 throw .missingField("member")
             }
             self = .memberAdd(MemberAdd(member: member, invite: try fields.raw(2, "invite id", length: 32)))
+        case .rekey:
+            guard let epoch = try fields.raw(1, "epoch", length: 4) else { throw .missingField("epoch") }
+            var removed: [PublicKey] = []
+            if let bytes = try fields.raw(2, "removed members") {
+                for item in try Self.chunks(bytes, size: 32, "removed members") { removed.append(try Self.key(item, "removed members")) }
+            }
+            guard let sealed = try fields.raw(3, "sealed keys") else { throw .missingField("sealed keys") }
+            var keys: [Rekey.Sealed] = []
+            for item in try Self.chunks(sealed, size: 32 + Rekey.boxLength, "sealed keys") {
+                keys.append(Rekey.Sealed(recipient: try Self.key(Array(item.prefix(32)), "sealed keys"), box: Array(item.dropFirst(32))))
+            }
+            var r = ByteReader(epoch)
+            self = .rekey(Rekey(epoch: r.readUInt32() ?? 0, removed: removed, keys: keys))
+        case .roleGrant:
+            guard let key = try fields.raw(1, "member", length: 32), let member = try? PublicKey(bytes: key) else {
+                throw .missingField("member")
+            }
+            self = .roleGrant(member: member)
         }
         try fields.finish()
+    }
+}
+
+extension EntryContent {
+    /// `bytes` cut into items of `size` bytes: at least one, none left over.
+    fileprivate static func chunks(_ bytes: [UInt8], size: Int, _ name: String) throws(ContentError) -> [[UInt8]] {
+        guard !bytes.isEmpty, bytes.count % size == 0 else { throw .invalidValue(name) }
+        return stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<$0 + size]) }
+    }
+
+    fileprivate static func key(_ bytes: [UInt8], _ name: String) throws(ContentError) -> PublicKey {
+        guard let key = try? PublicKey(bytes: bytes) else { throw .invalidValue(name) }
+        return key
     }
 }
 

@@ -8,8 +8,10 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case checkIn = 6
     case invite = 7
     case memberAdd = 8
-    // 9…13 are reserved for member removal, role change, re-key, private check-in and
-    // redaction; 14…255 for later versions.
+    case rekey = 9
+    case roleGrant = 10
+    // 11…13 are reserved for private check-ins, redaction and retention; 14…255 for later
+    // versions.
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .checkIn: "check-in"
         case .invite: "invite"
         case .memberAdd: "member-add"
+        case .rekey: "re-key"
+        case .roleGrant: "role-grant"
         }
     }
 }

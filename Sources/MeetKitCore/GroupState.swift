@@ -33,8 +33,19 @@ public struct GroupState: Sendable {
     public private(set) var pseudonyms: [PublicKey: String] = [:]
     /// Meetings in the order they were opened.
     public private(set) var meetings: [Meeting] = []
-    /// The founder and every member added since, in the order they were admitted.
+    /// The founder and every member added since and not removed, in the order they were
+    /// admitted.
     public private(set) var members: [PublicKey] = []
+    /// The founder and the members made admins, while they remain members
+    /// (Protocol/epochs.md §Roles).
+    public private(set) var admins: Set<PublicKey> = []
+    /// Members removed, with the epoch their removal began: they hold no key of it or later.
+    public private(set) var removed: [PublicKey: UInt32] = [:]
+    /// The current epoch: the highest any effective re-key began.
+    public private(set) var epoch: UInt32 = 0
+    /// Who received the current epoch's keys from the first re-key to begin it (nil in
+    /// epoch 0, whose keys went to every member admitted).
+    public private(set) var keyHolders: Set<PublicKey>?
     /// Invites by id, with the member who used each, once used.
     public private(set) var invites: [[UInt8]: (invite: Invite, by: PublicKey, usedBy: PublicKey?)] = [:]
 
@@ -46,6 +57,17 @@ public struct GroupState: Sendable {
     public var openMeeting: Meeting? { meetings.last(where: \.isOpen) }
 
     public func isMember(_ key: PublicKey) -> Bool { members.contains(key) }
+
+    public func isAdmin(_ key: PublicKey) -> Bool { admins.contains(key) }
+
+    /// Two admins re-keyed at once, and a member one of them removed received the current
+    /// keys from the other: the group needs one more re-key (Protocol/epochs.md §Concurrent).
+    public var needsRekey: Bool {
+        keyHolders.map { !$0.isDisjoint(with: removed.keys) } ?? false
+    }
+
+    /// The admin who writes that re-key: the remaining admin with the smallest key.
+    public var rekeyingAdmin: PublicKey? { admins.min() }
 
     public func displayName(of member: PublicKey) -> String {
         pseudonyms[member] ?? member.fingerprint
@@ -59,6 +81,7 @@ public struct GroupState: Sendable {
             self.name = name
             founder = header.author
             members = [header.author]
+            admins = [header.author]
         case .profile(let pseudonym)?:
             pseudonyms[header.author] = pseudonym
         case .meetingOpen(let topic)?:
@@ -72,8 +95,23 @@ public struct GroupState: Sendable {
         case .invite(let invite)?:
             if invites[invite.id] == nil { invites[invite.id] = (invite, header.author, nil) }
         case .memberAdd(let add)?:
-            if !members.contains(add.member) { members.append(add.member) }
+            if !members.contains(add.member), removed[add.member] == nil { members.append(add.member) }
             if let id = add.invite, invites[id]?.usedBy == nil { invites[id]?.usedBy = add.member }
+        case .roleGrant(let member)?:
+            if admins.contains(header.author), members.contains(member) { admins.insert(member) }
+        case .rekey(let rekey)?:
+            guard admins.contains(header.author) else { break }
+            for member in rekey.removed where removed[member] == nil {
+                removed[member] = rekey.epoch
+                members.removeAll { $0 == member }
+                admins.remove(member)
+            }
+            // The first re-key (in log order) to begin an epoch gives it its keys; a concurrent
+            // one for the same epoch only removes.
+            if rekey.epoch > epoch {
+                epoch = rekey.epoch
+                keyHolders = Set(rekey.keys.map(\.recipient))
+            }
         case .share?, .checkIn?, nil:
             break
         }

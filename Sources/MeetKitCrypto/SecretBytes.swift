@@ -63,6 +63,11 @@ public final class SecretBytes: @unchecked Sendable {
         bytes = []
     }
 
+    /// Whether both hold the same bytes, compared in constant time.
+    public func isEqual(to other: SecretBytes) -> Bool {
+        count == other.count && withPointer { a in other.withPointer { b in sodium_memcmp(a, b, count) == 0 } }
+    }
+
     /// A copy as a plain array, only to hand to an encoder that seals it at once.
     public func exposedCopy() -> [UInt8] {
         withBytes { Array($0) }

@@ -54,7 +54,7 @@ enum Link {
             do {
                 switch role {
                 case .accepting:
-                    (group, result) = try await acceptHandshake(&reader, outbound, identity: identity, keys: node.networkKeys())
+                    (group, result) = try await acceptHandshake(&reader, outbound, identity: identity, keys: node.handshakeKeys())
                     start = nil
                 case .dialing(let g, let networkKey, let serverKey, let s):
                     result = try await dialHandshake(
@@ -84,15 +84,16 @@ enum Link {
 
     private static func acceptHandshake(
         _ reader: inout InboundBytes, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, identity: SigningKey,
-        keys: [(group: GroupID, key: SecretBytes)]
+        keys: [(group: GroupID, key: SecretBytes, onlyMembers: Set<PublicKey>?)]
     ) async throws -> (GroupID, HandshakeResult) {
         let hello = try await reader.read(exactly: SecretHandshake.helloLength)
-        // The hello is an HMAC under one group's network key: find which. A stranger's opens
-        // under none and gets no reply at all.
-        for (group, key) in keys {
+        // The hello is an HMAC under one network key: find which. A stranger's opens under
+        // none and gets no reply at all. Under an earlier epoch's key only current members are
+        // admitted, so a removed member's handshake fails (Protocol/epochs.md §Sessions).
+        for (group, key, onlyMembers) in keys {
             guard var server = try? SecretHandshake.Server(
                 networkKey: key, identity: identity, ephemeralSeed: SecureRandom.bytes(SecretHandshake.ephemeralSeedLength),
-                authorize: { _ in true }),
+                authorize: { client in onlyMembers?.contains(client) ?? true }),
                 let reply = try? server.receive(hello)
             else { continue }
             try await outbound.write(ByteBuffer(bytes: reply))

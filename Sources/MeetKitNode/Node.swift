@@ -87,12 +87,27 @@ public actor Node {
     /// Runs `body` with the store, on the node: the way the CLI's commands reach a running
     /// node's store. Entries it writes are pushed to connected peers at once.
     public func withStore<T: Sendable>(_ body: (Store) throws -> T) rethrows -> T {
-        defer { broadcastNewEntries() }
+        defer {
+            let written = store.drainNewEntries()
+            push(written, except: nil)
+            if written.contains(where: { $0.header.kind == .rekey }) { epochChanged() }
+        }
         return try body(store)
     }
 
+    /// The current network key of each group: what adverts are sealed under.
     func networkKeys() -> [(group: GroupID, key: SecretBytes)] {
         store.networkKeys()
+    }
+
+    /// Every network key held, newest first, with whom a handshake under it may admit.
+    func handshakeKeys() -> [(group: GroupID, key: SecretBytes, onlyMembers: Set<PublicKey>?)] {
+        store.handshakeKeys()
+    }
+
+    /// Each group's current epoch: adverts are published afresh when it changes.
+    func epochs() -> [GroupID: UInt32] {
+        Dictionary(uniqueKeysWithValues: store.groups.map { ($0.id, $0.epoch) })
     }
 
     /// Members of `group` other than this node: whom a dial may find at an address.
@@ -317,11 +332,33 @@ public actor Node {
             sessions[id] = session
             _ = store.drainNewEntries()
             relay(fresh, from: id)
+            if fresh.contains(where: { $0.header.kind == .rekey }) { epochChanged() }
         } catch {
             let reason = (error as? StoreError)?.message ?? "\(error)"
             let next = session.sync.ingestFailed(reason)
             sessions[id] = session
             execute(next, session: id)
+        }
+    }
+
+    /// After a re-key was written or received: ends the sessions of anyone it removed, and
+    /// writes the re-key that concurrent re-keys may call for (Protocol/epochs.md §Concurrent
+    /// re-keys).
+    private func epochChanged() {
+        for group in store.groups.map(\.id) {
+            do {
+                if let entry = try store.resolveConcurrentRekey(in: group, at: Date()) {
+                    logger.notice("re-keyed after concurrent removals", metadata: ["epoch": "\(entry.header.epoch + 1)"])
+                }
+            } catch {
+                logger.error("could not re-key after concurrent removals", metadata: ["reason": "\(error)"])
+            }
+        }
+        broadcastNewEntries()
+        for (id, session) in sessions where store.wasRemoved(session.remote, from: session.group) {
+            logger.notice("session ended: no longer a member", metadata: ["peer": "\(session.remote.fingerprint)"])
+            sessions[id]?.lastError = "no longer a member"
+            session.outbound.yield(.close(refusal: "you are no longer a member of this group"))
         }
     }
 

@@ -186,8 +186,9 @@ public enum Network {
         _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
         var lastFailure: Error = NodeError.unreachable("You are in no group yet, so there is no one to sync with.")
-        for group in await node.groups() where only == nil || only == group {
-            guard let networkKey = await node.networkKeys().first(where: { $0.group == group })?.key else { continue }
+        // Newest epoch first: a member who has not heard of a re-key yet answers only under
+        // the key it holds (Protocol/epochs.md §Sessions).
+        for (group, networkKey, _) in await node.handshakeKeys() where only == nil || only == group {
             for member in await node.otherMembers(of: group) where expected == nil || expected == member {
                 let start = SyncSession.Start.member(localVector: await node.versionVector(of: group))
                 do {

@@ -46,30 +46,48 @@ struct AtRest {
 }
 
 /// The secrets of one group: its id and the keys of each epoch this member holds.
+/// A group's keys, epoch by epoch (Protocol/epochs.md). Two admins who re-key at once give
+/// one epoch two key sets; both are kept, and the first held is the one used to write.
 struct GroupKeys {
     struct Epoch {
+        let number: UInt32
         let contentKey: SecretBytes
         let networkKey: SecretBytes
     }
 
     let group: GroupID
-    var epochs: [UInt32: Epoch]
+    private(set) var epochs: [Epoch]
 
-    var currentEpoch: UInt32 { epochs.keys.max() ?? 0 }
+    var currentEpoch: UInt32 { epochs.map(\.number).max() ?? 0 }
 
+    /// The key set new entries are written with.
+    var current: Epoch? { epochs.first { $0.number == currentEpoch } }
+
+    /// Every key set of epoch `number`.
+    func sets(of number: UInt32) -> [Epoch] { epochs.filter { $0.number == number } }
+
+    /// Adds a key set; returns false if it was already held.
+    @discardableResult
+    mutating func add(_ epoch: Epoch) -> Bool {
+        guard !epochs.contains(where: { $0.number == epoch.number && $0.networkKey.isEqual(to: epoch.networkKey) }) else { return false }
+        epochs.append(epoch)
+        return true
+    }
+
+    /// count (u32) ‖ count × (epoch u32 ‖ content key ‖ network key), after the group id.
     func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.write(group.bytes)
         w.write(UInt32(epochs.count))
-        for (number, keys) in epochs.sorted(by: { $0.key < $1.key }) {
-            w.write(number)
+        for keys in epochs {
+            w.write(keys.number)
             w.write(keys.contentKey.exposedCopy())
             w.write(keys.networkKey.exposedCopy())
         }
         return w.bytes
     }
 
-    init(group: GroupID, epochs: [UInt32: Epoch]) {
+    init(group: GroupID, epochs: [Epoch]) {
         self.group = group
         self.epochs = epochs
     }
@@ -78,10 +96,10 @@ struct GroupKeys {
         var r = ByteReader(bytes)
         guard let id = r.readBytes(32).flatMap(GroupID.init(bytes:)), let count = r.readUInt32(),
               Int(count) * 68 == r.remaining else { return nil }
-        var epochs: [UInt32: Epoch] = [:]
+        var epochs: [Epoch] = []
         for _ in 0..<count {
             guard let number = r.readUInt32(), var content = r.readBytes(32), var network = r.readBytes(32) else { return nil }
-            epochs[number] = Epoch(contentKey: SecretBytes(consuming: &content), networkKey: SecretBytes(consuming: &network))
+            epochs.append(Epoch(number: number, contentKey: SecretBytes(consuming: &content), networkKey: SecretBytes(consuming: &network)))
         }
         group = id
         self.epochs = epochs

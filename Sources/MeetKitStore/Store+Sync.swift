@@ -21,13 +21,29 @@ extension Store {
 
     /// The current epoch's network key of each group: the handshake's app key.
     public func networkKeys() -> [(group: GroupID, key: SecretBytes)] {
-        keys.values.compactMap { groupKeys in
-            groupKeys.epochs[groupKeys.currentEpoch].map { (groupKeys.group, $0.networkKey) }
+        keys.values.compactMap { groupKeys in groupKeys.current.map { (groupKeys.group, $0.networkKey) } }
+    }
+
+    /// Every network key held, newest epoch first, and whom a handshake under it may admit:
+    /// under a current key anyone holding it (a joiner with an invite); under an older one only
+    /// current members, who may not have heard of the re-key yet (Protocol/epochs.md §Sessions).
+    public func handshakeKeys() -> [(group: GroupID, key: SecretBytes, onlyMembers: Set<PublicKey>?)] {
+        keys.values.flatMap { groupKeys in
+            let current = groupKeys.currentEpoch
+            let members = self.members(of: groupKeys.group)
+            return groupKeys.epochs.sorted { $0.number > $1.number }.map { set in
+                (groupKeys.group, set.networkKey, set.number == current ? nil : members)
+            }
         }
     }
 
     public func isMember(_ key: PublicKey, of group: GroupID) -> Bool {
         logs[group]?.members.contains(key) ?? false
+    }
+
+    /// Whether `key` was a member of `group` and has been removed.
+    public func wasRemoved(_ key: PublicKey, from group: GroupID) -> Bool {
+        logs[group]?.removedAt[key] != nil
     }
 
     public func members(of group: GroupID) -> Set<PublicKey> {
@@ -46,7 +62,7 @@ extension Store {
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }
         var heads: [PublicKey: FeedHead] = [:]
-        var members = logs[group]?.members ?? []
+        var working = logs[group] ?? GroupLog()
         var fresh: [Entry] = []
         for entry in entries {
             let author = entry.header.author
@@ -59,18 +75,23 @@ extension Store {
                 continue
             }
             let isGenesis = entry.header.kind == .genesis && GroupID(entry.id) == group
-            guard isGenesis || members.contains(author) else {
+            guard isGenesis || working.admitted.contains(author) else {
                 throw StoreError(.invalidEntry, "Entry \(entry.id.short) comes from \(author.fingerprint), who is not a member.")
             }
-            switch entry.header.kind {
-            case .genesis, .memberAdd:
-                guard let content = try? content(of: entry) else {
+            if let removed = working.removedAt[author], entry.header.epoch >= removed {
+                throw StoreError(.invalidEntry, "Entry \(entry.id.short) was written by \(author.fingerprint) after their removal.")
+            }
+            if entry.header.kind.needsAdmin, !working.admins.contains(author) {
+                throw StoreError(
+                    .invalidEntry, "Entry \(entry.id.short) is a \(entry.header.kind) by \(author.fingerprint), who is not an admin.")
+            }
+            if entry.header.kind.changesMembership {
+                guard let content = (try? content(of: entry)) ?? nil else {
                     throw StoreError(.invalidEntry, "Entry \(entry.id.short) changes the membership but cannot be read.")
                 }
-                if case .memberAdd(let add) = content { members.insert(add.member) }
-                if isGenesis { members.insert(author) }
-            default:
-                break
+                working.fold(content, author: author)
+                // Later entries in this batch may be of the new epoch.
+                if case .rekey(let rekey) = content { openKeys(of: rekey, in: group) }
             }
             fresh.append(entry)
             heads[author] = entry.head
@@ -89,9 +110,10 @@ extension Store {
 
     /// Records a one-time invite valid for `lifetime` and returns its code.
     public func createInvite(to group: GroupID, lifetime: TimeInterval, at time: Date) throws -> InviteCode {
-        guard let groupKeys = keys[group], let epoch = groupKeys.epochs[groupKeys.currentEpoch] else {
+        guard let epoch = keys[group]?.current else {
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }
+        try requireAdmin(in: group, to: "invite")
         let code = InviteCode(
             group: group, networkKey: epoch.networkKey, secret: SecretBytes(randomCount: InviteCode.secretLength), inviter: memberID)
         let expires = Int64(((time.timeIntervalSince1970 + lifetime) * 1000).rounded())
@@ -148,5 +170,62 @@ extension Store {
             logs[groupKeys.group] = logs[groupKeys.group] ?? GroupLog()
         }
         return groupKeys.group
+    }
+
+    // MARK: - Roles and epochs (Protocol/epochs.md)
+
+    /// Makes `member` an admin.
+    @discardableResult
+    public func grantAdmin(_ member: PublicKey, in group: GroupID, at time: Date) throws -> Entry {
+        try requireAdmin(in: group, to: "make admins")
+        let state = self.state(of: group)
+        guard state.isMember(member) else { throw StoreError(.unknownMember, "\(member.fingerprint) is not a member of this group.") }
+        guard !state.isAdmin(member) else { throw StoreError(.notPermitted, "\(state.displayName(of: member)) is already an admin.") }
+        return try append(.roleGrant(member: member), to: group, at: time)
+    }
+
+    /// Removes `member` and starts a new epoch whose keys only the remaining members get.
+    @discardableResult
+    public func remove(_ member: PublicKey, from group: GroupID, at time: Date) throws -> Entry {
+        try requireAdmin(in: group, to: "remove members")
+        let state = self.state(of: group)
+        guard member != memberID else { throw StoreError(.notPermitted, "You cannot remove yourself.") }
+        guard state.isMember(member) else { throw StoreError(.unknownMember, "\(member.fingerprint) is not a member of this group.") }
+        return try rekey(group, removing: [member], at: time)
+    }
+
+    /// After two admins re-keyed at once, one member they removed may still hold the current
+    /// keys; the remaining admin with the smallest key re-keys once more. Returns that entry
+    /// when this member wrote it.
+    public func resolveConcurrentRekey(in group: GroupID, at time: Date) throws -> Entry? {
+        let state = self.state(of: group)
+        guard state.needsRekey, state.rekeyingAdmin == memberID else { return nil }
+        return try rekey(group, removing: [], at: time)
+    }
+
+    /// A re-key entry: epoch one past the highest known, fresh keys sealed to every member not
+    /// removed, written under the current epoch; recording it opens this member's own keys.
+    private func rekey(_ group: GroupID, removing removed: [PublicKey], at time: Date) throws -> Entry {
+        let state = self.state(of: group)
+        let epoch = max(state.epoch, keys[group]?.currentEpoch ?? 0) + 1
+        let fresh = EpochKeys(
+            group: group, epoch: epoch, contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
+        var plain = fresh.encoded()
+        defer { SecretBytes.wipe(&plain) }
+        var sealed: [Rekey.Sealed] = []
+        for recipient in state.members where !removed.contains(recipient) {
+            do {
+                sealed.append(Rekey.Sealed(recipient: recipient, box: try SealedBox.seal(plain, to: recipient.curve25519())))
+            } catch {
+                throw StoreError(.invalidEntry, "\(recipient.fingerprint)'s key cannot receive sealed messages.")
+            }
+        }
+        return try append(.rekey(Rekey(epoch: epoch, removed: removed, keys: sealed)), to: group, at: time)
+    }
+
+    private func requireAdmin(in group: GroupID, to action: String) throws {
+        guard state(of: group).isAdmin(memberID) else {
+            throw StoreError(.notPermitted, "Only an admin may \(action); ask one of the group's admins.")
+        }
     }
 }

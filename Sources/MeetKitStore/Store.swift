@@ -18,6 +18,8 @@ public final class Store {
     let atRest: AtRest
     var keys: [GroupID: GroupKeys] = [:]
     var logs: [GroupID: GroupLog] = [:]
+    /// Membership entries this member could not read yet (their epoch's keys come later).
+    private var unreadableMembership: [GroupID: [Entry]] = [:]
     /// Entries stored since `drainNewEntries` last ran: what a node pushes to its peers.
     private var unannounced: [Entry] = []
 
@@ -220,13 +222,14 @@ public final class Store {
     /// Founds a group: its genesis entry (epoch 0 keys drawn fresh) and this member's profile.
     @discardableResult
     public func createGroup(name: String, at time: Date) throws -> GroupID {
-        let epoch = GroupKeys.Epoch(contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
+        let epoch = GroupKeys.Epoch(
+            number: 0, contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
         let genesis = try author(.genesis(name: name), group: nil, after: nil, lamport: 1, epoch: 0, key: epoch.contentKey, at: time)
         let group = genesis.group
         let profile = try author(
             .profile(pseudonym: pseudonym), group: group, after: genesis.head, lamport: 2, epoch: 0,
             key: epoch.contentKey, at: time)
-        let groupKeys = GroupKeys(group: group, epochs: [0: epoch])
+        let groupKeys = GroupKeys(group: group, epochs: [epoch])
         try write { db in
             try insertKeys(groupKeys, db)
             try insert([genesis, profile], in: group, db)
@@ -242,13 +245,16 @@ public final class Store {
     /// Signs `content` as this member's next entry in `group` and stores it durably.
     @discardableResult
     public func append(_ content: EntryContent, to group: GroupID, at time: Date) throws -> Entry {
-        guard let groupKeys = keys[group], let epoch = groupKeys.epochs[groupKeys.currentEpoch] else {
+        guard let epoch = keys[group]?.current else {
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
+        }
+        guard logs[group]?.removedAt[memberID] == nil else {
+            throw StoreError(.notPermitted, "You were removed from this group; nothing was written.")
         }
         let log = logs[group]
         let entry = try author(
             content, group: group, after: log?.heads[memberID], lamport: (log?.maxLamport ?? 0) + 1,
-            epoch: groupKeys.currentEpoch, key: epoch.contentKey, at: time)
+            epoch: epoch.number, key: epoch.contentKey, at: time)
         try write { db in try insert([entry], in: group, db) }
         record(entry)
         return entry
@@ -301,18 +307,35 @@ public final class Store {
             arguments: [Data(tag), Data(atRest.seal(plain, context: Array("group".utf8) + tag))])
     }
 
-    /// Adds a stored entry to the in-memory index, folding membership as it goes.
+    /// Adds a stored entry to the in-memory index, folding membership (and opening the keys of
+    /// a re-key sealed to this member) as it goes.
     func record(_ entry: Entry, announce: Bool = true) {
         if announce { unannounced.append(entry) }
-        var members: [PublicKey] = []
-        if entry.header.kind == .genesis || entry.header.kind == .memberAdd {
-            switch try? content(of: entry) {
-            case .genesis?: members = [entry.header.author]
-            case .memberAdd(let add)?: members = [add.member]
-            default: break
-            }
+        logs[entry.group, default: GroupLog()].add(entry)
+        if entry.header.kind.changesMembership { foldMembership(of: entry) }
+    }
+
+    /// Folds a membership entry, or keeps it until its epoch's keys arrive.
+    private func foldMembership(of entry: Entry) {
+        guard let content = (try? content(of: entry)) ?? nil else {
+            unreadableMembership[entry.group, default: []].append(entry)
+            return
         }
-        logs[entry.group, default: GroupLog()].add(entry, members: members)
+        logs[entry.group]?.fold(content, author: entry.header.author)
+        if case .rekey(let rekey) = content, openKeys(of: rekey, in: entry.group) {
+            for waiting in unreadableMembership.removeValue(forKey: entry.group) ?? [] { foldMembership(of: waiting) }
+        }
+    }
+
+    /// Adds the keys `rekey` sealed to this member, if it sealed any; true if they were new.
+    @discardableResult
+    func openKeys(of rekey: Rekey, in group: GroupID) -> Bool {
+        guard let sealed = rekey.keys.first(where: { $0.recipient == memberID }), let publicKey = try? memberID.curve25519(),
+            var plain = SealedBox.open(sealed.box, publicKey: publicKey, secretKey: identity.curve25519SecretKey())
+        else { return false }
+        defer { SecretBytes.wipe(&plain) }
+        guard let opened = EpochKeys(decoding: plain), opened.group == group, opened.epoch == rekey.epoch else { return false }
+        return keys[group]?.add(GroupKeys.Epoch(number: opened.epoch, contentKey: opened.contentKey, networkKey: opened.networkKey)) ?? false
     }
 
     /// The entries stored since the last call, in the order they were stored.
@@ -321,20 +344,20 @@ public final class Store {
         return unannounced
     }
 
-    /// The decrypted content of `entry`, or nil when this member cannot read it.
+    /// The decrypted content of `entry`, or nil when this member holds no key of its epoch.
     func content(of entry: Entry) throws -> EntryContent? {
-        guard let key = keys[entry.group]?.epochs[entry.header.epoch]?.contentKey else { return nil }
-        return try entry.openContent(contentKey: key)
+        for set in keys[entry.group]?.sets(of: entry.header.epoch) ?? [] {
+            if let content = try entry.openContent(contentKey: set.contentKey) { return content }
+        }
+        return nil
     }
 
     // MARK: - Reading
 
     /// The group's entries in log order, with content decrypted where this member can read it.
     public func log(of group: GroupID) -> [LogItem] {
-        let groupKeys = keys[group]
-        return (logs[group]?.entries ?? []).sorted { $0.position < $1.position }.map { entry in
-            let key = groupKeys?.epochs[entry.header.epoch]?.contentKey
-            return LogItem(entry: entry, content: key.flatMap { try? entry.openContent(contentKey: $0) })
+        (logs[group]?.entries ?? []).sorted { $0.position < $1.position }.map { entry in
+            LogItem(entry: entry, content: (try? content(of: entry)) ?? nil)
         }
     }
 
@@ -462,15 +485,52 @@ struct GroupLog {
     private(set) var entries: [Entry] = []
     private(set) var heads: [PublicKey: FeedHead] = [:]
     private(set) var maxLamport: UInt64 = 0
-    /// The founder and every member added; only their entries are accepted.
-    private(set) var members: Set<PublicKey> = []
     private(set) var ids: Set<EntryID> = []
+    /// The founder and every member ever added: their entries are accepted, up to the epoch
+    /// of their removal.
+    private(set) var admitted: Set<PublicKey> = []
+    /// Every member ever made an admin (Protocol/epochs.md §Roles): who may invite, re-key
+    /// and grant roles.
+    private(set) var admins: Set<PublicKey> = []
+    /// Removed members, with the first epoch they hold no key of.
+    private(set) var removedAt: [PublicKey: UInt32] = [:]
 
-    mutating func add(_ entry: Entry, members added: [PublicKey] = []) {
-        members.formUnion(added)
+    /// Members now: admitted and not removed.
+    var members: Set<PublicKey> { admitted.filter { removedAt[$0] == nil } }
+
+    mutating func add(_ entry: Entry) {
         entries.append(entry)
         ids.insert(entry.id)
         heads[entry.header.author] = entry.head
         maxLamport = max(maxLamport, entry.header.lamport)
     }
+
+    /// Folds what a membership entry says. Unlike `GroupState`, which folds in log order, this
+    /// only grows (or, for removals, takes the earliest epoch), so it is the same whatever
+    /// order entries arrive in: what a node accepts never depends on arrival order.
+    mutating func fold(_ content: EntryContent, author: PublicKey) {
+        switch content {
+        case .genesis:
+            admitted.insert(author)
+            admins.insert(author)
+        case .memberAdd(let add):
+            admitted.insert(add.member)
+        case .roleGrant(let member):
+            if admins.contains(author) { admins.insert(member) }
+        case .rekey(let rekey):
+            guard admins.contains(author) else { return }
+            for member in rekey.removed { removedAt[member] = min(removedAt[member] ?? rekey.epoch, rekey.epoch) }
+        default:
+            break
+        }
+    }
+}
+
+extension EntryKind {
+    /// Kinds that change who is a member or admin, or the keys: their content must be readable
+    /// to be accepted, and is folded into `GroupLog`.
+    var changesMembership: Bool { [.genesis, .memberAdd, .rekey, .roleGrant].contains(self) }
+
+    /// Kinds only an admin may write.
+    var needsAdmin: Bool { [.invite, .rekey, .roleGrant].contains(self) }
 }

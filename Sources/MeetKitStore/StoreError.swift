@@ -22,6 +22,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         case meetingAlreadyOpen
         case noOpenMeeting
         case verificationFailed
+        case notPermitted
+        case unknownMember
     }
 
     public let code: Code

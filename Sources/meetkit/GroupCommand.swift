@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import MeetKitCore
+import MeetKitCrypto
 import MeetKitNode
 import MeetKitStore
 
 struct GroupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "Found, join and manage groups.",
-        subcommands: [Create.self, Invite.self, Join.self, Members.self])
+        subcommands: [Create.self, Invite.self, Join.self, Members.self, Remove.self, Admin.self])
 
     struct Create: ParsableCommand, NodeCommand {
         static let configuration = CommandConfiguration(
@@ -123,6 +124,7 @@ struct GroupCommand: ParsableCommand {
             let fingerprint: String
             let name: String
             let founder: Bool
+            let admin: Bool
             let you: Bool
         }
 
@@ -132,13 +134,76 @@ struct GroupCommand: ParsableCommand {
             let members = state.members.map { key in
                 Member(
                     member: key.hex, fingerprint: key.fingerprint, name: state.displayName(of: key),
-                    founder: key == state.founder, you: key == store.memberID)
+                    founder: key == state.founder, admin: state.isAdmin(key), you: key == store.memberID)
             }
             if output.json { return try Output.json(members) }
             for member in members {
-                let notes = [member.founder ? "founder" : nil, member.you ? "you" : nil].compactMap { $0 }
+                let notes = [member.founder ? "founder" : nil, member.admin ? "admin" : nil, member.you ? "you" : nil].compactMap { $0 }
                 Output.line("\(member.fingerprint)  \(Output.safe(member.name))\(notes.isEmpty ? "" : "  (" + notes.joined(separator: ", ") + ")")")
             }
+        }
+    }
+
+    struct Remove: ParsableCommand, NodeCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a member (admins only): a new epoch begins whose keys they never get.",
+            discussion: """
+                Writes one re-key entry: fresh content and network keys, sealed to every
+                remaining member. From then on the removed member's node cannot complete a
+                handshake with any member, cannot read new adverts, and cannot decrypt anything
+                written after. What they already held, they keep. Invite codes made before the
+                removal stop working.
+                """)
+
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var selection: GroupOption
+
+        @Argument(help: "The member: fingerprint, name, or member id prefix.")
+        var member: String
+
+        func run() throws {
+            let store = try node.openStore()
+            let group = try store.resolveGroup(selection.group)
+            let state = store.state(of: group)
+            let key = try Self.resolve(member, in: state)
+            let entry = try store.remove(key, from: group, at: Date())
+            let rekey = entry.header.epoch + 1
+            Output.line("Removed \(Output.safe(state.displayName(of: key))) (\(key.fingerprint)); epoch \(rekey) began, with keys only the remaining members hold.")
+        }
+
+        /// A member named by fingerprint (dashes optional), pseudonym, or member id prefix.
+        static func resolve(_ text: String, in state: GroupState) throws -> PublicKey {
+            let wanted = text.lowercased().replacingOccurrences(of: "-", with: "")
+            let matches = state.members.filter { key in
+                state.pseudonyms[key] == text || key.fingerprint.replacingOccurrences(of: "-", with: "") == wanted
+                    || (wanted.count >= 4 && key.hex.hasPrefix(wanted))
+            }
+            guard matches.count == 1 else {
+                throw CLIError(matches.isEmpty
+                    ? "No member of this group is called \(Output.safe(text)); see 'meetkit group members'."
+                    : "More than one member matches \(Output.safe(text)); use their fingerprint.")
+            }
+            return matches[0]
+        }
+    }
+
+    struct Admin: ParsableCommand, NodeCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a member an admin (admins only): admins invite, remove and make admins.")
+
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var selection: GroupOption
+
+        @Argument(help: "The member: fingerprint, name, or member id prefix.")
+        var member: String
+
+        func run() throws {
+            let store = try node.openStore()
+            let group = try store.resolveGroup(selection.group)
+            let state = store.state(of: group)
+            let key = try Remove.resolve(member, in: state)
+            try store.grantAdmin(key, in: group, at: Date())
+            Output.line("\(Output.safe(state.displayName(of: key))) (\(key.fingerprint)) is now an admin.")
         }
     }
 }

@@ -33,6 +33,8 @@ struct LogCommand: ParsableCommand, NodeCommand {
         var milestoneDays: UInt32?
         var wantsSupport: Bool?
         var member: String?
+        var removed: [String]?
+        var newEpoch: UInt32?
     }
 
     func run() throws {
@@ -58,6 +60,10 @@ struct LogCommand: ParsableCommand, NodeCommand {
         case .meetingOpen(let topic)?: e.topic = topic
         case .meetingClose?, .invite?, nil: break
         case .memberAdd(let add)?: e.member = add.member.hex
+        case .roleGrant(let member)?: e.member = member.hex
+        case .rekey(let rekey)?:
+            e.removed = rekey.removed.map(\.hex)
+            e.newEpoch = rekey.epoch
         case .share(let share)?: e.text = share.text
         case .checkIn(let c)?:
             e.mood = c.mood
@@ -127,6 +133,13 @@ struct LogCommand: ParsableCommand, NodeCommand {
         case .meetingClose: return ["\(prefix) closed the meeting"]
         case .invite: return ["\(prefix) invited someone"]
         case .memberAdd(let add): return ["\(prefix) admitted \(Output.safe(state.displayName(of: add.member)))"]
+        case .roleGrant(let member): return ["\(prefix) made \(Output.safe(state.displayName(of: member))) an admin"]
+        case .rekey(let rekey):
+            let removed = rekey.removed.map { Output.safe(state.displayName(of: $0)) }
+            return [
+                "\(prefix) \(removed.isEmpty ? "re-keyed the group" : "removed " + removed.joined(separator: ", ")): "
+                    + "epoch \(rekey.epoch) began, its keys sealed to \(rekey.keys.count) member\(rekey.keys.count == 1 ? "" : "s")"
+            ]
         case .share(let share): return ["\(prefix) shared:"] + quoted(share.text)
         case .checkIn(let c):
             var facts = ["mood \(c.mood)/5"]

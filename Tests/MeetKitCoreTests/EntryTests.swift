@@ -21,6 +21,14 @@ struct EntryTests {
         .invite(Invite(id: Array(repeating: 7, count: 32), expires: 1_800_000_000_000)),
         .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: Array(repeating: 7, count: 32))),
         .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: nil)),
+        .rekey(Rekey(epoch: 1, removed: [Fixtures.member.publicKey], keys: [
+            Rekey.Sealed(recipient: Fixtures.founder.publicKey, box: Array(repeating: 9, count: Rekey.boxLength)),
+            Rekey.Sealed(recipient: Fixtures.founder.publicKey, box: Array(repeating: 8, count: Rekey.boxLength)),
+        ])),
+        .rekey(Rekey(epoch: 7, removed: [], keys: [
+            Rekey.Sealed(recipient: Fixtures.member.publicKey, box: Array(repeating: 9, count: Rekey.boxLength)),
+        ])),
+        .roleGrant(member: Fixtures.member.publicKey),
     ]
 
     @Test func everyKindIsCovered() {

@@ -310,6 +310,12 @@ extension EntryContent {
         case .invite(let invite): fields = [("invite", .string(Hex.encode(invite.id))), ("expires", .number(Int(invite.expires)))]
         case .memberAdd(let add):
             fields = [("member", .string(add.member.hex)), ("invite", add.invite.map { .string(Hex.encode($0)) } ?? .null)]
+        case .rekey(let rekey):
+            fields = [
+                ("epoch", .number(Int(rekey.epoch))), ("removed", .string(rekey.removed.map(\.hex).joined(separator: " "))),
+                ("recipients", .string(rekey.keys.map(\.recipient.hex).joined(separator: " "))),
+            ]
+        case .roleGrant(let member): fields = [("member", .string(member.hex))]
         case .checkIn(let c):
             fields = [
                 ("mood", .number(Int(c.mood))), ("note", text(c.note)),

@@ -1,0 +1,171 @@
+import Foundation
+import MeetKitCore
+import MeetKitCrypto
+import MeetKitStore
+import Testing
+
+/// Roles, removal and re-keying between stores (Protocol/epochs.md); the node-level test
+/// (Tests/MeetKitNodeTests/RemovalTests.swift) proves the same with running nodes.
+@Suite struct EpochTests {
+    /// A group of `names.count` members, each with a store of their own, all in sync; the
+    /// first founded it.
+    final class Group {
+        let homes: [TemporaryHome]
+        let stores: [Store]
+        let group: GroupID
+
+        init(_ names: [String]) throws {
+            homes = try names.map { _ in try TemporaryHome() }
+            stores = try zip(homes, names).map { try Fixture.create($0, pseudonym: $1) }
+            group = try stores[0].createGroup(name: "Circle", at: Date())
+            for store in stores.dropFirst() {
+                let code = try stores[0].createInvite(to: group, lifetime: 3_600, at: Date())
+                let admission = try stores[0].admit(store.memberID, to: group, secret: code.secret, at: Date())
+                _ = try store.acceptAdmission(sealedKeys: admission.sealedKeys, into: group)
+            }
+            try syncAll()
+        }
+
+        subscript(_ index: Int) -> Store { stores[index] }
+
+        /// `to` takes what `from` has and it lacks.
+        func sync(_ from: Int, to: Int) throws {
+            try stores[to].ingest(stores[from].entries(of: group, missingFrom: stores[to].versionVector(of: group)), into: group)
+        }
+
+        /// Everyone in `members` syncs with everyone else in it, twice round.
+        func syncAll(_ members: [Int]? = nil) throws {
+            let members = members ?? Array(stores.indices)
+            for _ in 0..<2 { for a in members { for b in members where a != b { try sync(a, to: b) } } }
+        }
+
+        func digest(_ index: Int) -> [UInt8] { stores[index].summary(of: group).digest }
+        func state(_ index: Int) -> GroupState { stores[index].state(of: group) }
+    }
+
+    @Test func onlyAdminsInviteRemoveAndGrantAndEveryNodeRefusesANonAdminsReKey() throws {
+        let g = try Group(["Ana", "Ben", "Cy"])
+        #expect(g.state(0).admins == [g[0].memberID])
+        for attempt in [
+            { _ = try g[1].createInvite(to: g.group, lifetime: 60, at: Date()) },
+            { try g[1].remove(g[2].memberID, from: g.group, at: Date()) },
+            { try g[1].grantAdmin(g[1].memberID, in: g.group, at: Date()) },
+        ] as [() throws -> Void] {
+            let error = Fixture.storeError(attempt)
+            #expect(error?.code == .notPermitted, "\(String(describing: error))")
+        }
+
+        // Ben writes a re-key anyway, around the check: no other node stores it.
+        let forged = try g[1].append(
+            .rekey(Rekey(epoch: 1, removed: [g[2].memberID], keys: [Rekey.Sealed(
+                recipient: g[1].memberID, box: [UInt8](repeating: 7, count: Rekey.boxLength))])),
+            to: g.group, at: Date())
+        for other in [0, 2] {
+            let before = g.digest(other)
+            let error = Fixture.storeError { try g.sync(1, to: other) }
+            #expect(error?.message.contains("not an admin") == true, "\(String(describing: error))")
+            #expect(g.digest(other) == before)
+            #expect(g.state(other).isMember(g[2].memberID))
+        }
+        _ = forged
+
+        // Made an admin, Cy may invite, and the others accept it.
+        let fresh = try Group(["Ana", "Ben", "Cy"])
+        try fresh[0].grantAdmin(fresh[2].memberID, in: fresh.group, at: Date())
+        try fresh.syncAll()
+        _ = try fresh[2].createInvite(to: fresh.group, lifetime: 60, at: Date())
+        try fresh.syncAll()
+        #expect(fresh.state(1).admins == [fresh[0].memberID, fresh[2].memberID])
+        #expect(fresh.digest(0) == fresh.digest(1))
+    }
+
+    @Test func aRemovedMemberHoldsNoKeyOfTheNewEpochAndAnOfflineMemberCatchesUp() throws {
+        let g = try Group(["Ana", "Ben", "Cy", "Dan"])
+        // Dan is away. Ana removes Cy, then shares.
+        try g[0].remove(g[2].memberID, from: g.group, at: Date())
+        let share = try g[0].append(.share(Share(text: "said after Cy left")), to: g.group, at: Date())
+        #expect(share.header.epoch == 1)
+        try g.syncAll([0, 1])
+        #expect(g.state(1).members == [g[0].memberID, g[1].memberID, g[3].memberID])
+        #expect(g[1].log(of: g.group).last?.content == .share(Share(text: "said after Cy left")))
+
+        // Cy's store, given the new entries with Cy's own keys, reads none of the new epoch.
+        try g.sync(0, to: 2)
+        let atCy = g[2].log(of: g.group).filter { $0.entry.header.epoch >= 1 }
+        #expect(!atCy.isEmpty && atCy.allSatisfy { $0.content == nil })
+        #expect(g[2].summary(of: g.group).epoch == 0)
+        // Nor may Cy write into the group any more.
+        #expect(Fixture.storeError { try g[2].append(.share(Share(text: "still here?")), to: g.group, at: Date()) }?.code == .notPermitted)
+
+        // Dan comes back holding only epoch 0 keys, syncs with Ben, and reads everything.
+        try g.sync(1, to: 3)
+        #expect(g.digest(3) == g.digest(0))
+        #expect(g[3].summary(of: g.group).epoch == 1)
+        #expect(g[3].log(of: g.group).allSatisfy { $0.content != nil })
+        // The network key changed with the epoch.
+        let keys = g[3].handshakeKeys()
+        #expect(keys.count == 2)
+        #expect(keys[0].onlyMembers == nil)
+        #expect(keys[1].onlyMembers == Set([g[0].memberID, g[1].memberID, g[3].memberID]))
+    }
+
+    @Test func anEntryARemovedMemberWritesInTheNewEpochIsRefused() throws {
+        let g = try Group(["Ana", "Ben", "Cy"])
+        try g[0].remove(g[2].memberID, from: g.group, at: Date())
+        try g.syncAll([0, 1])
+        // Written by Cy before the removal reached Cy (epoch 0): still accepted, so that every
+        // node ends up with the same log whatever order things arrive in.
+        let before = try g[2].append(.share(Share(text: "written before I heard")), to: g.group, at: Date())
+        try g.sync(2, to: 1)
+        #expect(g[1].log(of: g.group).contains { $0.entry.id == before.id })
+
+        // One claiming the new epoch (Cy holds no key of it, so made with any key): refused.
+        let after = try Entry.create(
+            content: .share(Share(text: "I am still here")), group: g.group, after: before.head, lamport: before.header.lamport + 10,
+            timestamp: before.header.timestamp, epoch: 1, author: g[2].identity, contentKey: SecretBytes(randomCount: 32),
+            nonce: SecureRandom.bytes(24))
+        let digest = g.digest(1)
+        let error = Fixture.storeError { try g[1].ingest([after], into: g.group) }
+        #expect(error?.message.contains("after their removal") == true, "\(String(describing: error))")
+        #expect(g.digest(1) == digest)
+    }
+
+    @Test func concurrentRemovalsByTwoAdminsConvergeToOneEpochThatNeitherRemovedMemberHolds() throws {
+        let g = try Group(["Ana", "Ben", "Cy", "Dan", "Eve"])
+        try g[0].grantAdmin(g[1].memberID, in: g.group, at: Date())
+        try g.syncAll()
+
+        // Partitioned: Ana removes Cy while Ben removes Dan; both begin epoch 1.
+        try g[0].remove(g[2].memberID, from: g.group, at: Date())
+        try g[1].remove(g[3].memberID, from: g.group, at: Date())
+        // Healed: the three who remain sync; the admin with the smaller key re-keys once more.
+        try g.syncAll([0, 1, 4])
+        let rekeyer = [0, 1].first { g[$0].memberID == min(g[0].memberID, g[1].memberID) }!
+        #expect(g.state(rekeyer).needsRekey)
+        let follow = try #require(try g[rekeyer].resolveConcurrentRekey(in: g.group, at: Date()))
+        #expect(try g[1 - rekeyer].resolveConcurrentRekey(in: g.group, at: Date()) == nil)
+        try g.syncAll([0, 1, 4])
+
+        for i in [0, 1, 4] {
+            let state = g.state(i)
+            #expect(state.epoch == 2)
+            #expect(!state.needsRekey)
+            #expect(state.members == [g[0].memberID, g[1].memberID, g[4].memberID])
+            #expect(state.keyHolders == [g[0].memberID, g[1].memberID, g[4].memberID])
+            #expect(g.digest(i) == g.digest(0))
+        }
+        // Epoch 2's keys went to the three who remain, and to neither removed member, whose
+        // stores cannot even read the re-key that began it.
+        guard case .rekey(let rekey)? = g[0].log(of: g.group).first(where: { $0.entry.id == follow.id })?.content else {
+            Issue.record("the follow-up re-key is not readable at Ana's")
+            return
+        }
+        #expect(Set(rekey.keys.map(\.recipient)) == [g[0].memberID, g[1].memberID, g[4].memberID])
+        for removed in [2, 3] {
+            _ = try? g.sync(0, to: removed)
+            #expect(g[removed].summary(of: g.group).epoch < 2)
+        }
+        let share = try g[4].append(.share(Share(text: "epoch 2")), to: g.group, at: Date())
+        #expect(share.header.epoch == 2)
+    }
+}
