@@ -156,34 +156,13 @@ struct GroupCommand: ParsableCommand {
                 """)
 
         @OptionGroup var node: NodeOptions
-        @OptionGroup var selection: GroupOption
-
-        @Argument(help: "The member: fingerprint, name, or member id prefix.")
-        var member: String
+        @OptionGroup var target: MemberSelection
 
         func run() throws {
-            let store = try node.openStore()
-            let group = try store.resolveGroup(selection.group)
-            let state = store.state(of: group)
-            let key = try Self.resolve(member, in: state)
+            let (store, group, state, key) = try target.resolve(node)
             let entry = try store.remove(key, from: group, at: Date())
             let rekey = entry.header.epoch + 1
             Output.line("Removed \(Output.safe(state.displayName(of: key))) (\(key.fingerprint)); epoch \(rekey) began, with keys only the remaining members hold.")
-        }
-
-        /// A member named by fingerprint (dashes optional), pseudonym, or member id prefix.
-        static func resolve(_ text: String, in state: GroupState) throws -> PublicKey {
-            let wanted = text.lowercased().replacingOccurrences(of: "-", with: "")
-            let matches = state.members.filter { key in
-                state.pseudonyms[key] == text || key.fingerprint.replacingOccurrences(of: "-", with: "") == wanted
-                    || (wanted.count >= 4 && key.hex.hasPrefix(wanted))
-            }
-            guard matches.count == 1 else {
-                throw CLIError(matches.isEmpty
-                    ? "No member of this group is called \(Output.safe(text)); see 'meetkit group members'."
-                    : "More than one member matches \(Output.safe(text)); use their fingerprint.")
-            }
-            return matches[0]
         }
     }
 
@@ -192,19 +171,40 @@ struct GroupCommand: ParsableCommand {
             abstract: "Make a member an admin (admins only): admins invite, remove and make admins.")
 
         @OptionGroup var node: NodeOptions
-        @OptionGroup var selection: GroupOption
-
-        @Argument(help: "The member: fingerprint, name, or member id prefix.")
-        var member: String
+        @OptionGroup var target: MemberSelection
 
         func run() throws {
-            let store = try node.openStore()
-            let group = try store.resolveGroup(selection.group)
-            let state = store.state(of: group)
-            let key = try Remove.resolve(member, in: state)
+            let (store, group, state, key) = try target.resolve(node)
             try store.grantAdmin(key, in: group, at: Date())
             Output.line("\(Output.safe(state.displayName(of: key))) (\(key.fingerprint)) is now an admin.")
         }
+    }
+}
+
+/// A group and one of its members, as `group remove` and `group admin` name them.
+struct MemberSelection: ParsableArguments {
+    @OptionGroup var selection: GroupOption
+
+    @Argument(help: "The member: fingerprint, name, or member id prefix.")
+    var member: String
+
+    /// The store, the group, its state and the member named: by fingerprint (dashes
+    /// optional), pseudonym, or member id prefix.
+    func resolve(_ node: NodeOptions) throws -> (Store, GroupID, GroupState, PublicKey) {
+        let store = try node.openStore()
+        let group = try store.resolveGroup(selection.group)
+        let state = store.state(of: group)
+        let wanted = member.lowercased().replacingOccurrences(of: "-", with: "")
+        let matches = state.members.filter { key in
+            state.pseudonyms[key] == member || key.fingerprint.replacingOccurrences(of: "-", with: "") == wanted
+                || (wanted.count >= 4 && key.hex.hasPrefix(wanted))
+        }
+        guard matches.count == 1 else {
+            throw CLIError(matches.isEmpty
+                ? "No member of this group is called \(Output.safe(member)); see 'meetkit group members'."
+                : "More than one member matches \(Output.safe(member)); use their fingerprint.")
+        }
+        return (store, group, state, matches[0])
     }
 }
 

@@ -31,6 +31,11 @@ import Testing
             #expect(reached, "Ben's node did not get the share written after the removal")
             let members = try ana.succeed(["group", "members", "--json"]).array().compactMap { $0["name"] as? String }
             #expect(Set(members) == ["Ana", "Ben", "Dan"])
+            // Ana makes Ben an admin, by his fingerprint.
+            let benFingerprint = try ben.status().fingerprint
+            try ana.succeed(["group", "admin", benFingerprint])
+            let admins = try ana.succeed(["group", "members", "--json"]).array().filter { $0["admin"] as? Bool == true }
+            #expect(Set(admins.compactMap { $0["name"] as? String }) == ["Ana", "Ben"])
 
             // Cy's node was connected: Ana's node ended that session. Cy's handshakes now fail,
             // with Ana's node and with Ben's.
@@ -64,8 +69,13 @@ import Testing
             let newEpoch = benStore.log(of: group).filter { $0.entry.header.epoch >= 1 }
             #expect(newEpoch.count >= 2 && newEpoch.allSatisfy { $0.content != nil })
             let cyStore = try Store.open(at: DataDirectory(path: cy.home), passphrase: passphrase())
-            try cyStore.ingest(benStore.entries(of: group, missingFrom: cyStore.versionVector(of: group)), into: group)
+            // (One at a time: Cy's store refuses the new epoch's membership changes outright,
+            // as it cannot read them, and with them the rest of their author's feed.)
+            for entry in benStore.entries(of: group, missingFrom: cyStore.versionVector(of: group)) {
+                _ = try? cyStore.ingest([entry], into: group)
+            }
             let atCy = cyStore.log(of: group).filter { $0.entry.header.epoch >= 1 }
+            #expect(!atCy.isEmpty)
             #expect(atCy.allSatisfy { $0.content == nil }, "Cy read an entry of the epoch that began with Cy's removal")
             #expect(cyStore.summary(of: group).epoch == 0)
         }
