@@ -235,6 +235,18 @@ struct SyncSessionTests {
         #expect(pair.sessionB.announce(heads, now: .seconds(1)) == [.send(.have(heads))])
     }
 
+    /// A peer may announce any sequence, the largest a u64 holds included (a node announces
+    /// a quarantined feed so): nothing of that feed is pushed, and nothing overflows.
+    @Test func aFeedAnnouncedAsCompleteIsNeverPushed() throws {
+        let (a, b) = nodes()
+        var pair = Pair(a: a, b: b)
+        pair.drive()
+        let entry = try pair.a.share("after the peer said it has everything", contentKey: contentKey)
+        let heads = VersionVector([entry.header.author: .max])
+        #expect(pair.sessionA.receive(.have(heads), now: .seconds(1)) { pair.a.vector }.isEmpty)
+        #expect(pair.sessionA.push([entry], now: .seconds(1)).isEmpty)
+    }
+
     /// The server's caught-up waits for the client's, so that it also says "I stored what you
     /// sent" and a client that stops at synced loses nothing.
     @Test func serverCatchesUpOnlyAfterTheClient() {

@@ -139,7 +139,8 @@ public struct SyncSession: Sendable {
         var directives: [Directive] = []
         var batch: [RawEntry] = []
         var batchBytes = 0
-        for entry in entries where entry.header.sequence == peerVector[entry.header.author] + 1 {
+        // (sequence - 1, not vector + 1: a peer may announce any sequence, UInt64.max included.)
+        for entry in entries where entry.header.sequence - 1 == peerVector[entry.header.author] {
             peerVector.advance(entry.header.author, to: entry.header.sequence)
             batch.append(RawEntry(entry))
             batchBytes += Entry.wireLength + (entry.body?.count ?? 0)
