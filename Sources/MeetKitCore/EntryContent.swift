@@ -16,6 +16,10 @@ public enum EntryContent: Hashable, Sendable {
     case rekey(Rekey)
     /// A member made an admin.
     case roleGrant(member: PublicKey)
+    /// The author drops the body of one of their own entries, everywhere.
+    case redaction(entry: EntryID)
+    /// How long shares are kept, in milliseconds after they were written; 0 keeps them.
+    case retention(milliseconds: Int64)
 
     public var kind: EntryKind {
         switch self {
@@ -29,6 +33,8 @@ public enum EntryContent: Hashable, Sendable {
         case .memberAdd: .memberAdd
         case .rekey: .rekey
         case .roleGrant: .roleGrant
+        case .redaction: .redaction
+        case .retention: .retention
         }
     }
 }
@@ -38,10 +44,13 @@ public struct Share: Hashable, Sendable {
     public var text: String
     /// The meeting it was said in, if any.
     public var meeting: EntryID?
+    /// When every node drops its text: milliseconds since 1970.
+    public var expires: Int64?
 
-    public init(text: String, meeting: EntryID? = nil) {
+    public init(text: String, meeting: EntryID? = nil, expires: Int64? = nil) {
         self.text = text
         self.meeting = meeting
+        self.expires = expires
     }
 }
 
@@ -211,6 +220,7 @@ extension EntryContent {
         case .share(let share):
             try fields.text(1, share.text, "share text", max: Limit.shareText)
             if let meeting = share.meeting { fields.raw(2, meeting.bytes) }
+            if let expires = share.expires { fields.int64(3, expires) }
         case .checkIn(let c):
             guard CheckIn.moods.contains(c.mood) else { throw .invalidValue("mood") }
             fields.raw(1, [c.mood])
@@ -225,9 +235,7 @@ extension EntryContent {
         case .invite(let invite):
             guard invite.id.count == 32 else { throw .invalidValue("invite id") }
             fields.raw(1, invite.id)
-            var w = ByteWriter()
-            w.write(invite.expires)
-            fields.raw(2, w.bytes)
+            fields.int64(2, invite.expires)
         case .memberAdd(let add):
             fields.raw(1, add.member.bytes)
             if let invite = add.invite {
@@ -245,6 +253,11 @@ extension EntryContent {
             fields.raw(3, rekey.keys.flatMap { $0.recipient.bytes + $0.box })
         case .roleGrant(let member):
             fields.raw(1, member.bytes)
+        case .redaction(let entry):
+            fields.raw(1, entry.bytes)
+        case .retention(let milliseconds):
+            guard milliseconds >= 0 else { throw .invalidValue("retention") }
+            fields.int64(1, milliseconds)
         }
         return fields.writer.bytes
     }
@@ -264,7 +277,8 @@ extension EntryContent {
             self = .meetingClose(meeting: meeting)
         case .share:
             let text = try fields.requiredText(1, "share text", max: Limit.shareText)
-            self = .share(Share(text: text, meeting: try fields.entryID(2, "meeting")))
+            let meeting = try fields.entryID(2, "meeting")
+            self = .share(Share(text: text, meeting: meeting, expires: try fields.int64(3, "expiry")))
         case .checkIn:
             guard let mood = try fields.raw(1, "mood", length: 1)?.first else { throw .missingField("mood") }
             guard CheckIn.moods.contains(mood) else { throw .invalidValue("mood") }
@@ -278,9 +292,8 @@ extension EntryContent {
             self = .checkIn(CheckIn(mood: mood, note: note, milestoneDays: days, wantsSupport: support != nil, meeting: meeting))
         case .invite:
             guard let id = try fields.raw(1, "invite id", length: 32) else { throw .missingField("invite id") }
-            guard let expires = try fields.raw(2, "expiry", length: 8) else { throw .missingField("expiry") }
-            var r = ByteReader(expires)
-            self = .invite(Invite(id: id, expires: r.readInt64() ?? 0))
+            guard let expires = try fields.int64(2, "expiry") else { throw .missingField("expiry") }
+            self = .invite(Invite(id: id, expires: expires))
         case .memberAdd:
             guard let key = try fields.raw(1, "member", length: 32), let member = try? PublicKey(bytes: key) else {
                 throw .missingField("member")
@@ -304,6 +317,13 @@ extension EntryContent {
                 throw .missingField("member")
             }
             self = .roleGrant(member: member)
+        case .redaction:
+            guard let entry = try fields.entryID(1, "entry") else { throw .missingField("entry") }
+            self = .redaction(entry: entry)
+        case .retention:
+            guard let milliseconds = try fields.int64(1, "retention") else { throw .missingField("retention") }
+            guard milliseconds >= 0 else { throw .invalidValue("retention") }
+            self = .retention(milliseconds: milliseconds)
         }
         try fields.finish()
     }
@@ -330,6 +350,12 @@ private struct FieldWriter {
         writer.write(tag)
         writer.write(UInt16(value.count))
         writer.write(value)
+    }
+
+    mutating func int64(_ tag: UInt8, _ value: Int64) {
+        var w = ByteWriter()
+        w.write(value)
+        raw(tag, w.bytes)
     }
 
     mutating func text(_ tag: UInt8, _ value: String, _ name: String, max: Int) throws(ContentError) {
@@ -377,6 +403,13 @@ private struct FieldReader {
     mutating func requiredText(_ tag: UInt8, _ name: String, max: Int) throws(ContentError) -> String {
         guard let text = try text(tag, name, max: max) else { throw .missingField(name) }
         return text
+    }
+
+    mutating func int64(_ tag: UInt8, _ name: String) throws(ContentError) -> Int64? {
+        try raw(tag, name, length: 8).map { bytes in
+            var r = ByteReader(bytes)
+            return r.readInt64() ?? 0
+        }
     }
 
     mutating func entryID(_ tag: UInt8, _ name: String) throws(ContentError) -> EntryID? {

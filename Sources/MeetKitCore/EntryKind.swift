@@ -10,8 +10,9 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case memberAdd = 8
     case rekey = 9
     case roleGrant = 10
-    // 11…13 are reserved for private check-ins, redaction and retention; 14…255 for later
-    // versions.
+    case redaction = 11
+    case retention = 12
+    // 13 is reserved for private check-ins; 14…255 for later versions.
 
     public var description: String {
         switch self {
@@ -25,6 +26,8 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .memberAdd: "member-add"
         case .rekey: "re-key"
         case .roleGrant: "role-grant"
+        case .redaction: "redaction"
+        case .retention: "retention"
         }
     }
 }

@@ -43,6 +43,12 @@ public struct GroupState: Sendable {
     public private(set) var removed: [PublicKey: UInt32] = [:]
     /// The current epoch: the highest any effective re-key began.
     public private(set) var epoch: UInt32 = 0
+    /// How long shares are kept (ms after they were written); 0 keeps them. Set by admins.
+    public private(set) var retention: Int64 = 0
+    /// Entries whose authors redacted them.
+    public private(set) var redacted: Set<EntryID> = []
+    /// Who wrote each entry folded so far: a redaction counts only from the same author.
+    private var authors: [EntryID: PublicKey] = [:]
     /// Who received the current epoch's keys from the first re-key to begin it (nil in
     /// epoch 0, whose keys went to every member admitted).
     public private(set) var keyHolders: Set<PublicKey>?
@@ -73,9 +79,25 @@ public struct GroupState: Sendable {
         pseudonyms[member] ?? member.fingerprint
     }
 
+    /// Why every node drops (or has dropped) `item`'s body at `now` (ms since 1970), if it
+    /// does (Protocol/retention.md).
+    public func dropReason(of item: LogItem, now: Int64) -> DropReason? {
+        if redacted.contains(item.entry.id) { return .redacted }
+        guard item.entry.header.kind == .share else { return nil }
+        if case .share(let share)? = item.content, let expires = share.expires, expires <= now { return .expired }
+        if retention > 0, item.entry.header.timestamp + retention <= now { return .expired }
+        return nil
+    }
+
+    public enum DropReason: String, Sendable {
+        case expired
+        case redacted
+    }
+
     /// Folds one more entry, in log order.
     public mutating func apply(_ item: LogItem) {
         let header = item.entry.header
+        authors[item.entry.id] = header.author
         switch item.content {
         case .genesis(let name)?:
             self.name = name
@@ -112,6 +134,10 @@ public struct GroupState: Sendable {
                 epoch = rekey.epoch
                 keyHolders = Set(rekey.keys.map(\.recipient))
             }
+        case .redaction(let entry)?:
+            if authors[entry] == header.author { redacted.insert(entry) }
+        case .retention(let milliseconds)?:
+            if admins.contains(header.author) { retention = milliseconds }
         case .share?, .checkIn?, nil:
             break
         }

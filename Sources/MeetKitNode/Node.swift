@@ -238,8 +238,25 @@ public actor Node {
         for session in sessions.values { session.outbound.yield(.close(refusal: nil)) }
     }
 
+    /// Drops the bodies of expired shares and redacted entries (Protocol/retention.md): at
+    /// start, every `retentionInterval` of ticks, and when a redaction or retention arrives.
+    func dropExpiredBodies() {
+        do {
+            let count = try store.dropExpiredBodies(at: Date())
+            if count > 0 { logger.info("dropped expired or redacted bodies", metadata: ["count": "\(count)"]) }
+        } catch {
+            logger.error("could not drop expired bodies", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// Ticks between two expiry passes: 30 s.
+    static let retentionInterval = 150
+    private var ticks = 0
+
     /// Heartbeats, idle timeouts and relays; the node calls it about five times a second.
     func tick() {
+        ticks += 1
+        if ticks % Self.retentionInterval == 0 { dropExpiredBodies() }
         let relays = dueRelays
         dueRelays = pendingRelays
         pendingRelays = []
@@ -333,6 +350,7 @@ public actor Node {
             _ = store.drainNewEntries()
             relay(fresh, from: id)
             if fresh.contains(where: { $0.header.kind == .rekey }) { epochChanged() }
+            if fresh.contains(where: { $0.header.kind == .redaction || $0.header.kind == .retention }) { dropExpiredBodies() }
         } catch {
             let reason = (error as? StoreError)?.message ?? "\(error)"
             let next = session.sync.ingestFailed(reason)

@@ -39,6 +39,7 @@ public struct NodeService: Service {
     }
 
     public func run() async throws {
+        await node.dropExpiredBodies()
         try await withThrowingDiscardingTaskGroup { group in
             if let address = configuration.listen {
                 let server = try await Network.listen(on: address)

@@ -412,6 +412,16 @@ public final class Store {
         do { return try database.write(body) } catch { throw Self.storeError(error, directory) }
     }
 
+    /// Copies the write-ahead log into the database and truncates it to nothing: after bodies
+    /// were dropped, no old copy of their pages is left in the -wal file.
+    func checkpoint() throws {
+        do {
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            throw Self.storeError(error, directory)
+        }
+    }
+
     private func putMeta(_ db: Database, _ key: String, _ value: [UInt8]) throws {
         try db.execute(
             sql: "INSERT OR REPLACE INTO meta (key, sealed) VALUES (?, ?)",
@@ -498,6 +508,12 @@ struct GroupLog {
     /// Members now: admitted and not removed.
     var members: Set<PublicKey> { admitted.filter { removedAt[$0] == nil } }
 
+    /// Forgets the body of entry `id`, keeping its signed header.
+    mutating func dropBody(of id: EntryID) {
+        guard let index = entries.firstIndex(where: { $0.id == id }) else { return }
+        entries[index] = entries[index].droppingBody()
+    }
+
     mutating func add(_ entry: Entry) {
         entries.append(entry)
         ids.insert(entry.id)
@@ -532,5 +548,5 @@ extension EntryKind {
     var changesMembership: Bool { [.genesis, .memberAdd, .rekey, .roleGrant].contains(self) }
 
     /// Kinds only an admin may write.
-    var needsAdmin: Bool { [.invite, .rekey, .roleGrant].contains(self) }
+    var needsAdmin: Bool { [.invite, .rekey, .roleGrant, .retention].contains(self) }
 }

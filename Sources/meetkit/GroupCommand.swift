@@ -8,7 +8,7 @@ import MeetKitStore
 struct GroupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "Found, join and manage groups.",
-        subcommands: [Create.self, Invite.self, Join.self, Members.self, Remove.self, Admin.self])
+        subcommands: [Create.self, Invite.self, Join.self, Members.self, Remove.self, Admin.self, Retention.self])
 
     struct Create: ParsableCommand, NodeCommand {
         static let configuration = CommandConfiguration(
@@ -177,6 +177,37 @@ struct GroupCommand: ParsableCommand {
             let (store, group, state, key) = try target.resolve(node)
             try store.grantAdmin(key, in: group, at: Date())
             Output.line("\(Output.safe(state.displayName(of: key))) (\(key.fingerprint)) is now an admin.")
+        }
+    }
+}
+
+extension GroupCommand {
+    struct Retention: ParsableCommand, NodeCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How long the group keeps shares (admins only): 'what's said here stays here'.",
+            discussion: """
+                After this long, every member's node drops a share's text from its files,
+                keeping the signed header. 'off' keeps shares. Applies to shares already written.
+                """)
+
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var selection: GroupOption
+
+        @Argument(help: "For example 30d, 12h; or off.")
+        var lifetime: String
+
+        func validate() throws {
+            guard lifetime == "off" || Duration.parse(lifetime) != nil else {
+                throw ValidationError("The lifetime must look like 30d or 12h, or be off.")
+            }
+        }
+
+        func run() throws {
+            let store = try node.openStore()
+            let group = try store.resolveGroup(selection.group)
+            let milliseconds = Int64(((Duration.parse(lifetime) ?? 0) * 1000).rounded())
+            try store.setRetention(milliseconds, in: group, at: Date())
+            Output.line(milliseconds == 0 ? "Shares are kept." : "Shares are kept for \(lifetime), then dropped on every member's node.")
         }
     }
 }

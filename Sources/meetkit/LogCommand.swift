@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MeetKitCore
 import MeetKitStore
 
@@ -35,24 +36,33 @@ struct LogCommand: ParsableCommand, NodeCommand {
         var member: String?
         var removed: [String]?
         var newEpoch: UInt32?
+        /// "expired" or "redacted" when its body is no longer kept.
+        var dropped: String?
+        var redacts: String?
+        var retentionSeconds: Int64?
     }
 
     func run() throws {
         let store = try node.openStore()
         let group = try store.resolveGroup(selection.group)
-        let items = store.log(of: group)
-        let state = GroupState(items: items)
-        if output.json { return try Output.json(items.map { element($0, state) }) }
-        Output.line(render(items, state, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let state = GroupState(items: store.log(of: group))
+        // An expired or redacted entry reads as such at once, even before its body is dropped.
+        let items = store.log(of: group).map { item in
+            state.dropReason(of: item, now: now) == nil ? item : LogItem(entry: item.entry.droppingBody(), content: nil)
+        }
+        if output.json { return try Output.json(items.map { element($0, state, now: now) }) }
+        Output.line(render(items, state, now: now, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
     }
 
-    private func element(_ item: LogItem, _ state: GroupState) -> Element {
+    private func element(_ item: LogItem, _ state: GroupState, now: Int64) -> Element {
         let header = item.entry.header
         var e = Element(
             id: item.entry.id.hex, group: item.entry.group.hex, author: header.author.hex,
             authorName: state.displayName(of: header.author), kind: header.kind.description,
             time: Output.iso(header.timestamp), lamport: header.lamport, sequence: header.sequence, epoch: header.epoch,
             readable: item.content != nil)
+        e.dropped = item.entry.body == nil ? (state.dropReason(of: item, now: now)?.rawValue ?? "dropped") : nil
         e.meeting = item.content?.meeting?.hex
         switch item.content {
         case .genesis(let name)?: e.name = name
@@ -61,6 +71,8 @@ struct LogCommand: ParsableCommand, NodeCommand {
         case .meetingClose?, .invite?, nil: break
         case .memberAdd(let add)?: e.member = add.member.hex
         case .roleGrant(let member)?: e.member = member.hex
+        case .redaction(let entry)?: e.redacts = entry.hex
+        case .retention(let milliseconds)?: e.retentionSeconds = milliseconds / 1000
         case .rekey(let rekey)?:
             e.removed = rekey.removed.map(\.hex)
             e.newEpoch = rekey.epoch
@@ -78,7 +90,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
 
     /// Sections in log order: each meeting gathers its own entries at the point it opened;
     /// entries outside any meeting stay where they fall.
-    private func render(_ items: [LogItem], _ state: GroupState, digest: [UInt8]) -> String {
+    private func render(_ items: [LogItem], _ state: GroupState, now: Int64, digest: [UInt8]) -> String {
         var sections: [(meeting: Meeting?, items: [LogItem])] = []
         var sectionOfMeeting: [EntryID: Int] = [:]
         let meetings = Dictionary(uniqueKeysWithValues: state.meetings.map { ($0.id, $0) })
@@ -107,13 +119,13 @@ struct LogCommand: ParsableCommand, NodeCommand {
                 lines.append("Meeting\(topic): \(Output.shortTime(meeting.openedAt))\(end)")
             }
             for item in section.items where item.entry.header.kind != .meetingOpen {
-                lines.append(contentsOf: describe(item, state, inMeeting: section.meeting != nil))
+                lines.append(contentsOf: describe(item, state, now: now, inMeeting: section.meeting != nil))
             }
         }
         return lines.joined(separator: "\n")
     }
 
-    private func describe(_ item: LogItem, _ state: GroupState, inMeeting: Bool) -> [String] {
+    private func describe(_ item: LogItem, _ state: GroupState, now: Int64, inMeeting: Bool) -> [String] {
         let header = item.entry.header
         let who = Output.safe(state.displayName(of: header.author))
         let when = inMeeting ? Output.clockTime(header.timestamp) : Output.shortTime(header.timestamp)
@@ -123,7 +135,12 @@ struct LogCommand: ParsableCommand, NodeCommand {
             Output.safe(text).split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }
         }
         guard let content = item.content else {
-            let reason = item.entry.body == nil ? "its text is no longer kept" : "you cannot read it"
+            let reason = switch (item.entry.body, state.dropReason(of: item, now: now)) {
+            case (_, .redacted?): "redacted by its author"
+            case (_, .expired?): "expired; its text is no longer kept"
+            case (nil, nil): "its text is no longer kept"
+            case (_?, nil): "you cannot read it"
+            }
             return ["\(prefix): \(header.kind) (\(reason))"]
         }
         switch content {
@@ -134,6 +151,9 @@ struct LogCommand: ParsableCommand, NodeCommand {
         case .invite: return ["\(prefix) invited someone"]
         case .memberAdd(let add): return ["\(prefix) admitted \(Output.safe(state.displayName(of: add.member)))"]
         case .roleGrant(let member): return ["\(prefix) made \(Output.safe(state.displayName(of: member))) an admin"]
+        case .redaction(let entry): return ["\(prefix) redacted entry \(entry.short)"]
+        case .retention(let milliseconds):
+            return [milliseconds == 0 ? "\(prefix) set shares to be kept" : "\(prefix) set shares to be kept for \(Output.duration(milliseconds))"]
         case .rekey(let rekey):
             let removed = rekey.removed.map { Output.safe(state.displayName(of: $0)) }
             return [

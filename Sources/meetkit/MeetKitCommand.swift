@@ -17,7 +17,7 @@ struct MeetKitCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Status.self, GroupCommand.self, MeetingCommand.self, ShareCommand.self,
-            CheckInCommand.self, LogCommand.self, PeersCommand.self, SyncCommand.self, Run.self, Verify.self, Doctor.self,
+            CheckInCommand.self, RedactCommand.self, LogCommand.self, PeersCommand.self, SyncCommand.self, Run.self, Verify.self, Doctor.self,
         ]
     )
 

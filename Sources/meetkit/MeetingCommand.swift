@@ -64,7 +64,7 @@ extension EntryContent {
         case .share(let share): share.meeting
         case .checkIn(let checkIn): checkIn.meeting
         case .meetingClose(let meeting): meeting
-        case .genesis, .profile, .meetingOpen, .invite, .memberAdd, .rekey, .roleGrant: nil
+        case .genesis, .profile, .meetingOpen, .invite, .memberAdd, .rekey, .roleGrant, .redaction, .retention: nil
         }
     }
 }

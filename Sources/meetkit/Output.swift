@@ -53,6 +53,15 @@ enum Output {
         format(milliseconds, "HH:mm")
     }
 
+    /// "30d", "12h", "45m", "20s": the largest unit that divides it.
+    static func duration(_ milliseconds: Int64) -> String {
+        let seconds = milliseconds / 1000
+        for (unit, size) in [("d", Int64(86_400)), ("h", 3_600), ("m", 60)] where seconds % size == 0 && seconds >= size {
+            return "\(seconds / size)\(unit)"
+        }
+        return "\(seconds)s"
+    }
+
     /// "19:02:07" in the local time zone.
     static func clockTime(_ date: Date) -> String {
         format(Int64(date.timeIntervalSince1970 * 1000), "HH:mm:ss")

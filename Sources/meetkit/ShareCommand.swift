@@ -7,7 +7,11 @@ struct ShareCommand: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         commandName: "share",
         abstract: "Share something with the group.",
-        discussion: "Belongs to the open meeting, if there is one. Only members can read it.")
+        discussion: """
+            Belongs to the open meeting, if there is one. Only members can read it. With
+            --expires, every member's node drops its text once that time has passed (the group
+            may also keep shares for a limited time: 'meetkit group retention').
+            """)
 
     @OptionGroup var node: NodeOptions
     @OptionGroup var selection: GroupOption
@@ -16,13 +20,51 @@ struct ShareCommand: ParsableCommand, NodeCommand {
     @Argument(help: "What you want to tell the group.")
     var text: String
 
+    @Option(name: .long, help: "Drop its text everywhere after this long: for example 2h, 7d.")
+    var expires: String?
+
+    func validate() throws {
+        if let expires, Duration.parse(expires) == nil { throw ValidationError("--expires must look like 30m, 12h or 7d.") }
+    }
+
     func run() throws {
         let store = try node.openStore()
         let group = try store.resolveGroup(selection.group)
         let meeting = store.state(of: group).openMeeting?.id
-        let entry = try store.append(.share(Share(text: text, meeting: meeting)), to: group, at: Date())
+        let now = Date()
+        let expiry = expires.flatMap(Duration.parse).map { Int64(((now.timeIntervalSince1970 + $0) * 1000).rounded()) }
+        let entry = try store.append(.share(Share(text: text, meeting: meeting, expires: expiry)), to: group, at: now)
         if output.json { return try Output.json(["id": entry.id.hex, "meeting": meeting?.hex]) }
-        Output.line("Shared (entry \(entry.id.short)\(meeting == nil ? "" : ", in the open meeting")).")
+        let until = expiry.map { ", kept until \(Output.shortTime($0))" } ?? ""
+        Output.line("Shared (entry \(entry.id.short)\(meeting == nil ? "" : ", in the open meeting")\(until)).")
+    }
+}
+
+struct RedactCommand: ParsableCommand, NodeCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redact",
+        abstract: "Drop the text of one of your own entries, on every member's node.",
+        discussion: """
+            Writes a redaction entry; each node that receives it deletes that entry's body
+            from its files, keeping only the signed header, so the log still verifies.
+            """)
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var selection: GroupOption
+
+    @Argument(help: "The entry's id, or its first 8 or more hex digits (see 'meetkit log --json').")
+    var entry: String
+
+    func run() throws {
+        let store = try node.openStore()
+        let group = try store.resolveGroup(selection.group)
+        let wanted = entry.lowercased()
+        let matches = store.log(of: group).map(\.entry.id).filter { wanted.count >= 8 && $0.hex.hasPrefix(wanted) }
+        guard matches.count == 1 else {
+            throw CLIError(matches.isEmpty ? "No entry in this group starts with \(Output.safe(entry))." : "More than one entry starts with \(Output.safe(entry)); give more digits.")
+        }
+        try store.redact(matches[0], in: group, at: Date())
+        Output.line("Redacted entry \(matches[0].short): its text is gone from this node, and from each member's as it syncs.")
     }
 }
 

@@ -86,7 +86,8 @@ struct EntryContentTests {
     }
 
     @Test func unknownTags() {
-        #expect(throws: ContentError.unknownField(3)) { try decode(.share, field(1, "hello") + field(3, [0])) }
+        #expect(throws: ContentError.unknownField(4)) { try decode(.share, field(1, "hello") + field(4, [0])) }
+        #expect(throws: ContentError.invalidValue("expiry")) { try decode(.share, field(1, "hello") + field(3, [0])) }
         #expect(throws: ContentError.unknownField(2)) { try decode(.profile, field(1, "Ash") + field(2, "x")) }
         #expect(throws: ContentError.unknownField(6)) { try decode(.checkIn, field(1, [3]) + field(6, [])) }
         #expect(throws: ContentError.unknownField(2)) { try decode(.meetingOpen, field(2, "x")) }

@@ -29,6 +29,10 @@ struct EntryTests {
             Rekey.Sealed(recipient: Fixtures.member.publicKey, box: Array(repeating: 9, count: Rekey.boxLength)),
         ])),
         .roleGrant(member: Fixtures.member.publicKey),
+        .share(Share(text: "Gone in a week", meeting: meeting, expires: 1_800_000_000_000)),
+        .redaction(entry: meeting),
+        .retention(milliseconds: 30 * 86_400_000),
+        .retention(milliseconds: 0),
     ]
 
     @Test func everyKindIsCovered() {

@@ -306,7 +306,10 @@ extension EntryContent {
         case .profile(let pseudonym): fields = [("pseudonym", .string(pseudonym))]
         case .meetingOpen(let topic): fields = [("topic", text(topic))]
         case .meetingClose(let meeting): fields = [("meeting", id(meeting))]
-        case .share(let share): fields = [("text", .string(share.text)), ("meeting", id(share.meeting))]
+        case .share(let share):
+            // "expires" only when set, so that the published share vectors (which have none) stand.
+            fields = [("text", .string(share.text)), ("meeting", id(share.meeting))]
+                + (share.expires.map { [("expires", OrderedJSON.number(Int($0)))] } ?? [])
         case .invite(let invite): fields = [("invite", .string(Hex.encode(invite.id))), ("expires", .number(Int(invite.expires)))]
         case .memberAdd(let add):
             fields = [("member", .string(add.member.hex)), ("invite", add.invite.map { .string(Hex.encode($0)) } ?? .null)]
@@ -316,6 +319,8 @@ extension EntryContent {
                 ("recipients", .string(rekey.keys.map(\.recipient.hex).joined(separator: " "))),
             ]
         case .roleGrant(let member): fields = [("member", .string(member.hex))]
+        case .redaction(let entry): fields = [("entry", id(entry))]
+        case .retention(let milliseconds): fields = [("milliseconds", .number(Int(milliseconds)))]
         case .checkIn(let c):
             fields = [
                 ("mood", .number(Int(c.mood))), ("note", text(c.note)),
