@@ -15,13 +15,19 @@
 // that binary they are left out. A full run takes a minute or two; progress goes to stderr.
 //
 // The discovery figure is the time from `meetkit run` on a new member's host to its first
-// completed sync with a member it found over DNS-SD: the median of N runs, each a fresh member
-// (joined beforehand) whose node starts on host h2 of a two-host lab (Tests/Lab/lab.sh:
-// network namespaces on a bridge, each with its own avahi-daemon) while the founder's node runs
-// on h1 with one entry the newcomer lacks. Its baseline is the same node's own advert (the
-// mDNS name probe, about 0.8 s), timed in the same runs; browsing does not wait for that probe,
-// so a first sync before it is expected. It needs root and what `lab.sh check` asks for, and
-// is left out, with a note, without them.
+// completed sync with a member, the two finding each other over DNS-SD: the median of N runs,
+// each a fresh member (joined beforehand) whose node starts on host h2 of a two-host lab
+// (Tests/Lab/lab.sh: network namespaces on a bridge, each with its own avahi-daemon) while the
+// founder's node runs on h1 with one entry the newcomer lacks. Its baseline is the same node's
+// own advert (the mDNS name probe, about 0.8 s), timed in the same runs; browsing does not wait
+// for that probe, so a first sync before it is expected. Both are timed from spawning `lab.sh
+// exec ... meetkit run` (about 10 ms of lab.sh and nsenter included) to the moment the log line
+// is read from the node's stderr pipe. The newcomer finds the founder's advert at once and
+// dials before its own advert is out (Protocol/discovery.md §What a node does), so its first
+// sync is expected well before that baseline; the count of runs that synced first says so.
+// About 4 s a run. It needs root and what `lab.sh check` asks for, and is left out, with a
+// note, without them. Its lab (named bdNNNN, in the progress notes) is torn down at the end,
+// also after a failure; after a killed run, `Tests/Lab/lab.sh down bdNNNN`.
 //
 // It prints figures and never fails on them: speed is checked by reading the table, not by
 // timed tests that flake on a busy machine. Targets are printed beside the figures they concern.
@@ -500,6 +506,201 @@ func median(_ values: [Duration]) -> Duration {
     return sorted.isEmpty ? .zero : sorted[sorted.count / 2]
 }
 
+// MARK: Discovery between hosts: a lab of network namespaces
+
+/// Tests/Lab/lab.sh, found from this file's place in the repository.
+let labScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Tests/Lab/lab.sh").path
+
+/// A lab made by lab.sh (see its header): hosts h1…hN, each a network namespace on a bridge
+/// with its own avahi-daemon. Everything started in it ends with `down()`, which must follow.
+struct BenchLab {
+    let name = "bd" + String(format: "%04d", Int.random(in: 0..<10_000))
+    let executable: String
+    let root: String
+
+    /// `lab.sh up`: the hosts, each with its avahi-daemon ready. A failed `up` tears down what it made.
+    init(hosts: Int, meetkit executable: String, root: String) throws {
+        self.executable = executable
+        self.root = root
+        try script(["up", name, String(hosts)])
+    }
+
+    /// Runs lab.sh ARGS to its end; fails unless it exits 0. Returns its stdout.
+    @discardableResult
+    func script(_ arguments: [String]) throws -> String {
+        let child = try MeetKitProcess(labScript, arguments, root: root)
+        let status = child.wait(limit: .seconds(120))
+        guard status == 0 else {
+            throw BenchFailure("lab.sh \(arguments.prefix(3).joined(separator: " ")) exited \(status): \(child.stderr.suffix(500))")
+        }
+        return child.stdout
+    }
+
+    /// `ARGS` on host `host`, to its end; fails unless it exits 0. Returns its stdout.
+    @discardableResult
+    func run(_ host: Int, _ arguments: [String]) throws -> String {
+        do {
+            return try script(["exec", name, "h\(host)"] + arguments)
+        } catch {
+            throw BenchFailure("\(arguments.prefix(3).joined(separator: " ")) on h\(host): \(error)")
+        }
+    }
+
+    /// `meetkit ARGS` on host `host`, to its end; fails unless it exits 0. Returns its stdout.
+    @discardableResult
+    func meetkit(_ host: Int, _ arguments: [String]) throws -> String {
+        try run(host, [executable] + arguments)
+    }
+
+    /// `meetkit ARGS` on host `host` in the background, logging to `log`, until `down()`.
+    func spawn(_ host: Int, log: String, _ arguments: [String]) throws {
+        try script(["spawn", name, "h\(host)", log, executable] + arguments)
+    }
+
+    func down() {
+        do { try script(["down", name]) } catch { note("could not tear lab \(name) down (Tests/Lab/lab.sh down-all will): \(error)") }
+    }
+}
+
+/// Why the discovery figure cannot be measured here, or nil if it can.
+func discoveryUnavailable(meetkit executable: String?, runs: Int, root: String) -> String? {
+    guard runs > 0 else { return "--discovery-runs 0" }
+    guard executable != nil else { return "no meetkit beside meetkit-bench (build it with --product meetkit)" }
+    guard geteuid() == 0 else { return "not root (the lab makes network namespaces)" }
+    guard let check = try? MeetKitProcess(labScript, ["check"], root: root) else { return "cannot run \(labScript)" }
+    guard check.wait(limit: .seconds(30)) == 0 else {
+        return "lab.sh check failed: " + check.stderr.split(separator: "\n").joined(separator: "; ")
+    }
+    return nil
+}
+
+struct DiscoveryFigures {
+    /// Per run, from spawning the new member's `meetkit run` to its first "synced" log line,
+    /// and to its own "advertising" line (its advert's name probe done).
+    var firstSync: [Duration] = []
+    var ownAdvert: [Duration] = []
+    var runs: Int { firstSync.count }
+    var syncedBeforeAdvert: Int { zip(firstSync, ownAdvert).filter { $0 < $1 }.count }
+}
+
+/// Ana founds a group on h1 and runs her node; then, `runs` times, a new member on h2 joins
+/// (through Ana's node, found over DNS-SD), Ana shares one entry, and the new member's node is
+/// started and timed (`timeNewNode`). A fresh member each time: every node starts cold, with
+/// no address of Ana's and an entry to fetch from her. Between runs, the stopped node's advert
+/// is let go from every host's cache (`waitUntilWithdrawn`).
+func benchmarkDiscovery(_ executable: String, root: String, runs: Int) throws -> DiscoveryFigures {
+    let lab = try BenchLab(hosts: 2, meetkit: executable, root: root)
+    defer { lab.down() }
+    note("discovery: lab \(lab.name) up; Ana founds a group on h1 and starts her node")
+    let ana = root + "/ana"
+    try lab.meetkit(1, ["init", "--name", "Ana", "--kdf", "interactive", "--home", ana])
+    try lab.meetkit(1, ["group", "create", "Bench", "--home", ana])
+    try lab.spawn(1, log: root + "/ana.log", ["run", "--home", ana])
+    try waitForLogLine("advertising", in: root + "/ana.log")
+
+    var figures = DiscoveryFigures()
+    for i in 1...runs {
+        let home = root + "/member\(i)"
+        try lab.meetkit(2, ["init", "--name", "Member\(i)", "--kdf", "interactive", "--home", home])
+        let invite = try lab.meetkit(1, ["group", "invite", "--home", ana])
+        let code = invite.split(separator: "\n").last.map(String.init) ?? ""
+        try lab.meetkit(2, ["group", "join", code, "--home", home])
+        try lab.meetkit(1, ["share", "Welcome, member \(i).", "--home", ana])
+        let (sync, advert, instance) = try timeNewNode(lab, host: 2, home: home)
+        figures.firstSync.append(sync)
+        figures.ownAdvert.append(advert)
+        note(String(format: "discovery run %d of %d: first sync after %.0f ms, own advert after %.0f ms", i, runs,
+            seconds(sync) * 1000, seconds(advert) * 1000))
+        try waitUntilWithdrawn(instance, lab: lab)
+    }
+    return figures
+}
+
+/// Waits until the log at `path` has a line ending "] MESSAGE" (a node's log message).
+func waitForLogLine(_ message: String, in path: String, limit: Duration = .seconds(30)) throws {
+    let log = { String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
+    let deadline = clock.now + limit
+    while clock.now < deadline {
+        if log().split(separator: "\n").contains(where: { $0.hasSuffix("] \(message)") }) { return }
+        usleep(20_000)
+    }
+    throw BenchFailure("no '\(message)' in \(path) within \(limit): \(log().suffix(800))")
+}
+
+/// Starts `meetkit run` for `home` on `host` and reads its log from a pipe as it comes: returns
+/// the times from spawn to its first "synced" line and to its own "advertising" line, and the
+/// advert's instance name. Then stops it with SIGTERM and waits for its exit. `lab.sh exec`
+/// ends up as the node itself (lab.sh and nsenter exec), so the PID signalled is the node's.
+func timeNewNode(_ lab: BenchLab, host: Int, home: String) throws -> (sync: Duration, advert: Duration, instance: String) {
+    let node = Process()
+    let pipe = Pipe()
+    node.executableURL = URL(fileURLWithPath: labScript)
+    node.arguments = ["exec", lab.name, "h\(host)", lab.executable, "run", "--home", home]
+    node.environment = ["PATH": "/usr/bin:/bin", "HOME": lab.root, "MEETKIT_PASSPHRASE": "benchmark passphrase", "TZ": "UTC"]
+    node.standardInput = FileHandle.nullDevice
+    node.standardOutput = FileHandle.nullDevice
+    node.standardError = pipe
+    let start = clock.now
+    try node.run()
+    defer {
+        kill(node.processIdentifier, SIGTERM)
+        let deadline = clock.now + .seconds(30)
+        while node.isRunning && clock.now < deadline { usleep(1_000) }
+        if node.isRunning { kill(node.processIdentifier, SIGKILL) }
+        node.waitUntilExit()
+    }
+
+    var sync: Duration?
+    var advert: Duration?
+    var instance = ""
+    var log = ""
+    var pending: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4_096)
+    let fd = pipe.fileHandleForReading.fileDescriptor
+    let deadline = start + .seconds(30)
+    while sync == nil || advert == nil {
+        guard clock.now < deadline else {
+            throw BenchFailure("the new node on h\(host) had not synced and advertised after 30 s: \(log.suffix(800))")
+        }
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&ready, 1, 100) > 0 else { continue }
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let now = clock.now
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { throw BenchFailure("the new node on h\(host) exited: \(log.suffix(800))") }
+        pending += buffer[..<count]
+        while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = String(decoding: pending[..<end], as: UTF8.self)
+            pending.removeSubrange(...end)
+            log += line + "\n"
+            if sync == nil && line.hasSuffix("] synced") { sync = now - start }
+            if advert == nil && line.hasSuffix("] advertising") {
+                advert = now - start
+                let field = line.split(separator: " ").first { $0.hasPrefix("instance=") }
+                instance = field.map { String($0.dropFirst("instance=".count)) } ?? ""
+            }
+        }
+    }
+    return (sync!, advert!, instance)
+}
+
+/// Waits until no host of the lab lists the advert `instance` (avahi-browse, from the host's
+/// cache). A stopped node's goodbye takes it out of the caches a second later (RFC 6762
+/// 10.1); until then, a new node on the same host would find it and dial its own address, and
+/// a member would dial the new node as the old one.
+func waitUntilWithdrawn(_ instance: String, lab: BenchLab, hosts: ClosedRange<Int> = 1...2) throws {
+    let deadline = clock.now + .seconds(30)
+    for host in hosts {
+        while try lab.run(host, ["avahi-browse", "--parsable", "--terminate", "_meetkit._tcp"]).contains(";\(instance);") {
+            guard clock.now < deadline else {
+                throw BenchFailure("the advert \(instance) was still listed on h\(host) 30 s after its node stopped")
+            }
+            usleep(100_000)
+        }
+    }
+}
+
 let nodeRoot = NSTemporaryDirectory() + "meetkit-bench-nodes-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: nodeRoot) }
 var syncFigures: Result<SyncFigures, Error>?
@@ -510,6 +711,14 @@ if let meetkitExecutable {
     try FileManager.default.createDirectory(atPath: nodeRoot + "/mesh", withIntermediateDirectories: true)
     syncFigures = Result { try benchmarkSync(meetkitExecutable, root: nodeRoot + "/sync", count: syncEntryCount) }
     meshFigures = Result { try benchmarkMesh(meetkitExecutable, root: nodeRoot + "/mesh", perNode: meshEntryCount) }
+}
+try FileManager.default.createDirectory(atPath: nodeRoot + "/discovery", withIntermediateDirectories: true)
+var discoveryFigures: Result<DiscoveryFigures, Error>?
+let discoveryLeftOut = discoveryUnavailable(meetkit: meetkitExecutable, runs: discoveryRuns, root: nodeRoot + "/discovery")
+if let discoveryLeftOut {
+    note("discovery figure left out: \(discoveryLeftOut)")
+} else if let meetkitExecutable {
+    discoveryFigures = Result { try benchmarkDiscovery(meetkitExecutable, root: nodeRoot + "/discovery", runs: discoveryRuns) }
 }
 
 // MARK: Report
@@ -598,4 +807,21 @@ case .failure(let error)?:
     print("mesh figures failed: \(error)")
 case nil:
     break
+}
+
+print("")
+switch discoveryFigures {
+case .success(let discovery)?:
+    let (sync, advert) = (milliseconds(median(discovery.firstSync)), milliseconds(median(discovery.ownAdvert)))
+    print("Discovery between two hosts: network namespaces on a bridge, each with its own avahi-daemon")
+    print("ratio = figure / the new node's own advert (mDNS name probe), both from spawning 'meetkit run'")
+    row("new node's own advert (baseline), median of \(discovery.runs)", advert, "ms", baseline: advert)
+    row("new node's first sync with a member, median of \(discovery.runs)", sync, "ms", baseline: advert)
+    figure("  fastest first sync", milliseconds(discovery.firstSync.min() ?? .zero), "ms")
+    figure("  slowest first sync", milliseconds(discovery.firstSync.max() ?? .zero), "ms")
+    figure("  runs whose first sync came before their advert", Double(discovery.syncedBeforeAdvert), "of \(discovery.runs)")
+case .failure(let error)?:
+    print("discovery figure failed: \(error)")
+case nil:
+    print("Discovery figure left out: \(discoveryLeftOut ?? "not measured").")
 }
