@@ -8,8 +8,12 @@ import MeetKitCrypto
 extension Store {
     // MARK: - Version vectors
 
+    /// What this node holds of each feed. A quarantined feed is announced as complete
+    /// (UInt64.max), so that no peer sends more of it and nothing is fetched in a loop.
     public func versionVector(of group: GroupID) -> VersionVector {
-        VersionVector((logs[group]?.heads ?? [:]).mapValues(\.sequence))
+        var heads = (logs[group]?.heads ?? [:]).mapValues(\.sequence)
+        for author in (logs[group]?.quarantined ?? [:]).keys { heads[author] = .max }
+        return VersionVector(heads)
     }
 
     /// The entries `peer` lacks, in log order: every entry before its author's later ones, and
@@ -64,13 +68,22 @@ extension Store {
         var heads: [PublicKey: FeedHead] = [:]
         var working = logs[group] ?? GroupLog()
         var fresh: [Entry] = []
+        var forks: [Fork] = []
         for entry in entries {
             let author = entry.header.author
+            // A feed in quarantine takes nothing more, and that is not an error: the peer may
+            // not know of the fork yet.
+            guard working.quarantined[author] == nil else { continue }
             let head = heads[author] ?? logs[group]?.heads[author]
             if let head, entry.header.sequence <= head.sequence {
-                // Already held, or a second entry at the same place: proof of a fork.
-                guard held(entry, in: group) else {
-                    throw StoreError(.invalidEntry, "Entry \(entry.id.short) forks \(author.fingerprint)'s feed; it was refused.")
+                guard !held(entry, in: group) else { continue }
+                // A second valid entry at the same place in the feed: proof of equivocation.
+                let original = fresh.first { $0.header.author == author && $0.header.sequence == entry.header.sequence }
+                    ?? working.entry(by: author, at: entry.header.sequence)
+                if let original, let fork = Fork(original, entry) {
+                    forks.append(fork)
+                    working.quarantine(fork)
+                    fresh.removeAll { $0.header.author == author && $0.header.sequence > entry.header.sequence }
                 }
                 continue
             }
@@ -96,9 +109,13 @@ extension Store {
             fresh.append(entry)
             heads[author] = entry.head
         }
-        guard !fresh.isEmpty else { return [] }
-        try write { db in try insert(fresh, in: group, db) }
+        guard !fresh.isEmpty || !forks.isEmpty else { return [] }
+        try write { db in
+            try insert(fresh, in: group, db)
+            for fork in forks { try insertFork(fork, in: group, db) }
+        }
         for entry in fresh { record(entry) }
+        for fork in forks { logs[group]?.quarantine(fork) }
         return fresh
     }
 

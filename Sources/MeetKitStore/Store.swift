@@ -95,6 +95,7 @@ public final class Store {
         }
         let database = try openDatabase(directory)
         let store = Store(directory: directory, lock: lock, database: database, keystore: keystore, pseudonym: "")
+        try store.write { db in try Schema.migrate(db) }
         try store.load()
         return store
     }
@@ -160,6 +161,16 @@ public final class Store {
                     throw damagedRow("the body of entry \(row["rowid"] as Int64)")
                 }
                 record(entry, announce: false)
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT feed, sealed FROM forks") {
+                let feed = [UInt8](row["feed"] as Data)
+                guard let plain = atRest.open([UInt8](row["sealed"] as Data), context: Array("fork".utf8) + feed),
+                    plain.count == 2 * Entry.wireLength,
+                    let first = try? Entry(wire: Array(plain.prefix(Entry.wireLength)), body: nil),
+                    let second = try? Entry(wire: Array(plain.suffix(Entry.wireLength)), body: nil),
+                    let fork = Fork(first, second)
+                else { throw damagedRow("a fork proof") }
+                logs[first.group, default: GroupLog()].quarantine(fork)
             }
         }
     }
@@ -504,6 +515,17 @@ struct GroupLog {
     private(set) var admins: Set<PublicKey> = []
     /// Removed members, with the first epoch they hold no key of.
     private(set) var removedAt: [PublicKey: UInt32] = [:]
+    /// Feeds whose authors equivocated: no more of them is accepted (Protocol/sync.md §Forks).
+    private(set) var quarantined: [PublicKey: Store.Fork] = [:]
+
+    mutating func quarantine(_ fork: Store.Fork) {
+        if quarantined[fork.author] == nil { quarantined[fork.author] = fork }
+    }
+
+    /// The entry of `author`'s feed at `sequence`, if held.
+    func entry(by author: PublicKey, at sequence: UInt64) -> Entry? {
+        entries.first { $0.header.author == author && $0.header.sequence == sequence }
+    }
 
     /// Members now: admitted and not removed.
     var members: Set<PublicKey> { admitted.filter { removedAt[$0] == nil } }

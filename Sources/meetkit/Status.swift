@@ -23,6 +23,13 @@ struct Status: ParsableCommand, NodeCommand {
             let feeds: Int
             let epoch: UInt32
             let digest: String
+            /// Feeds whose authors signed two entries at one place (Protocol/sync.md §Forks).
+            let quarantined: [Quarantined]
+        }
+        struct Quarantined: Encodable {
+            let member: String
+            let name: String
+            let sequence: UInt64
         }
         let member: String
         let fingerprint: String
@@ -45,8 +52,16 @@ struct Status: ParsableCommand, NodeCommand {
         let report = Report(
             member: store.memberID.hex, fingerprint: store.memberID.fingerprint, name: store.pseudonym,
             home: store.directory.path, entries: store.entryCount, digest: Hex.encode(digest),
-            groups: groups.map {
-                Report.Group(id: $0.id.hex, name: $0.name, entries: $0.entries, feeds: $0.feeds, epoch: $0.epoch, digest: Hex.encode($0.digest))
+            groups: groups.map { group in
+                let state = store.forks(in: group.id).isEmpty ? nil : store.state(of: group.id)
+                return Report.Group(
+                    id: group.id.hex, name: group.name, entries: group.entries, feeds: group.feeds, epoch: group.epoch,
+                    digest: Hex.encode(group.digest),
+                    quarantined: store.forks(in: group.id).map { fork in
+                        Report.Quarantined(
+                            member: fork.author.hex, name: state?.displayName(of: fork.author) ?? fork.author.fingerprint,
+                            sequence: fork.sequence)
+                    })
             })
         if output.json { return try Output.json(report) }
 
@@ -61,6 +76,9 @@ struct Status: ParsableCommand, NodeCommand {
         for group in report.groups {
             let name = group.name.map(Output.safe) ?? "(unnamed)"
             Output.line("Group        \(name)  id \(group.id.prefix(8))  \(group.entries) entries from \(group.feeds) member(s), epoch \(group.epoch), digest \(group.digest.prefix(16))")
+            for fork in group.quarantined {
+                Output.line("  Forked     \(Output.safe(fork.name)) signed two different entries at #\(fork.sequence); nothing more of their feed is accepted (proof kept)")
+            }
         }
     }
 }

@@ -92,19 +92,6 @@ import Testing
         #expect(pair.founder.entryCount == before)
     }
 
-    @Test func aForkIsRefused() throws {
-        let pair = try TwoMembers()
-        // The member's first entry, and a different entry at the same place in its feed.
-        let first = try pair.member.append(.share(Share(text: "one")), to: pair.group, at: Date())
-        try pair.founder.ingest([first], into: pair.group)
-        let twin = try Entry.create(
-            content: .share(Share(text: "another one")), group: pair.group, after: nil, lamport: first.header.lamport,
-            timestamp: 0, epoch: 0, author: pair.member.identity, contentKey: SecretBytes(randomCount: 32),
-            nonce: SecureRandom.bytes(24))
-        let error = Fixture.storeError { try pair.founder.ingest([twin], into: pair.group) }
-        #expect(error?.message.contains("forks") == true)
-    }
-
     @Test func aBatchWithOneBadEntryStoresNone() throws {
         let pair = try TwoMembers()
         let good = try pair.member.append(.share(Share(text: "fine")), to: pair.group, at: Date())
