@@ -20,6 +20,8 @@ public enum EntryContent: Hashable, Sendable {
     case redaction(entry: EntryID)
     /// How long shares are kept, in milliseconds after they were written; 0 keeps them.
     case retention(milliseconds: Int64)
+    /// A check-in only the named members (and its author) can read.
+    case privateCheckIn(PrivateCheckIn)
 
     public var kind: EntryKind {
         switch self {
@@ -35,6 +37,7 @@ public enum EntryContent: Hashable, Sendable {
         case .roleGrant: .roleGrant
         case .redaction: .redaction
         case .retention: .retention
+        case .privateCheckIn: .privateCheckIn
         }
     }
 }
@@ -126,6 +129,37 @@ public struct Rekey: Hashable, Sendable {
 
     /// Each sealed box holds `EpochKeys.length` bytes.
     public static let boxLength = EpochKeys.length + 48
+}
+
+/// A check-in for some members only (Protocol/entries.md §Private check-ins): the check-in's
+/// content encrypted under a key of its own, sealed to each reader (the author among them).
+/// Every member sees who it is for, and in which meeting; only the readers see the rest.
+public struct PrivateCheckIn: Hashable, Sendable {
+    public var readers: [Rekey.Sealed]
+    /// nonce (24) ‖ XChaCha20-Poly1305(message key, nonce, AD = "meetkit-private-v1", check-in content)
+    public var ciphertext: [UInt8]
+    public var meeting: EntryID?
+
+    /// Each reader's box holds the 32-byte message key.
+    public static let boxLength = 32 + 48
+    public static let associatedData = Array("meetkit-private-v1".utf8)
+
+    public init(readers: [Rekey.Sealed], ciphertext: [UInt8], meeting: EntryID?) {
+        self.readers = readers
+        self.ciphertext = ciphertext
+        self.meeting = meeting
+    }
+
+    /// The check-in, decrypted with `messageKey` (opened from a reader's box).
+    public func open(messageKey: SecretBytes) -> CheckIn? {
+        guard ciphertext.count > AEAD.nonceLength,
+            let plain = AEAD.open(
+                Array(ciphertext.dropFirst(AEAD.nonceLength)), associatedData: Self.associatedData,
+                nonce: Array(ciphertext.prefix(AEAD.nonceLength)), key: messageKey),
+            case .checkIn(let checkIn)? = try? EntryContent(kind: .checkIn, decoding: plain)
+        else { return nil }
+        return checkIn
+    }
 }
 
 /// One epoch's keys as sealed to a member: group id ‖ epoch (u32) ‖ content key ‖ network key.
@@ -258,6 +292,14 @@ extension EntryContent {
         case .retention(let milliseconds):
             guard milliseconds >= 0 else { throw .invalidValue("retention") }
             fields.int64(1, milliseconds)
+        case .privateCheckIn(let p):
+            guard !p.readers.isEmpty, p.readers.allSatisfy({ $0.box.count == PrivateCheckIn.boxLength }) else {
+                throw .invalidValue("readers")
+            }
+            guard p.ciphertext.count > AEAD.nonceLength + AEAD.tagLength else { throw .invalidValue("ciphertext") }
+            fields.raw(1, p.readers.flatMap { $0.recipient.bytes + $0.box })
+            fields.raw(2, p.ciphertext)
+            if let meeting = p.meeting { fields.raw(3, meeting.bytes) }
         }
         return fields.writer.bytes
     }
@@ -324,6 +366,15 @@ extension EntryContent {
             guard let milliseconds = try fields.int64(1, "retention") else { throw .missingField("retention") }
             guard milliseconds >= 0 else { throw .invalidValue("retention") }
             self = .retention(milliseconds: milliseconds)
+        case .privateCheckIn:
+            guard let sealed = try fields.raw(1, "readers") else { throw .missingField("readers") }
+            var readers: [Rekey.Sealed] = []
+            for item in try Self.chunks(sealed, size: 32 + PrivateCheckIn.boxLength, "readers") {
+                readers.append(Rekey.Sealed(recipient: try Self.key(Array(item.prefix(32)), "readers"), box: Array(item.dropFirst(32))))
+            }
+            guard let ciphertext = try fields.raw(2, "ciphertext") else { throw .missingField("ciphertext") }
+            guard ciphertext.count > AEAD.nonceLength + AEAD.tagLength else { throw .invalidValue("ciphertext") }
+            self = .privateCheckIn(PrivateCheckIn(readers: readers, ciphertext: ciphertext, meeting: try fields.entryID(3, "meeting")))
         }
         try fields.finish()
     }

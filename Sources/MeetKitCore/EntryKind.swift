@@ -12,7 +12,8 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case roleGrant = 10
     case redaction = 11
     case retention = 12
-    // 13 is reserved for private check-ins; 14…255 for later versions.
+    case privateCheckIn = 13
+    // 14…255 are for later versions.
 
     public var description: String {
         switch self {
@@ -28,6 +29,7 @@ public enum EntryKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case .roleGrant: "role-grant"
         case .redaction: "redaction"
         case .retention: "retention"
+        case .privateCheckIn: "private-check-in"
         }
     }
 }

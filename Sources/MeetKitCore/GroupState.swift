@@ -138,7 +138,7 @@ public struct GroupState: Sendable {
             if authors[entry] == header.author { redacted.insert(entry) }
         case .retention(let milliseconds)?:
             if admins.contains(header.author) { retention = milliseconds }
-        case .share?, .checkIn?, nil:
+        case .share?, .checkIn?, .privateCheckIn?, nil:
             break
         }
     }

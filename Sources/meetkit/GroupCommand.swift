@@ -225,17 +225,23 @@ struct MemberSelection: ParsableArguments {
         let store = try node.openStore()
         let group = try store.resolveGroup(selection.group)
         let state = store.state(of: group)
-        let wanted = member.lowercased().replacingOccurrences(of: "-", with: "")
+        return (store, group, state, try Self.find(member, in: state))
+    }
+
+    /// The member of `state` that `text` names: fingerprint (dashes optional), pseudonym, or
+    /// member id prefix (4 hex digits or more).
+    static func find(_ text: String, in state: GroupState) throws -> PublicKey {
+        let wanted = text.lowercased().replacingOccurrences(of: "-", with: "")
         let matches = state.members.filter { key in
-            state.pseudonyms[key] == member || key.fingerprint.replacingOccurrences(of: "-", with: "") == wanted
+            state.pseudonyms[key] == text || key.fingerprint.replacingOccurrences(of: "-", with: "") == wanted
                 || (wanted.count >= 4 && key.hex.hasPrefix(wanted))
         }
         guard matches.count == 1 else {
             throw CLIError(matches.isEmpty
-                ? "No member of this group is called \(Output.safe(member)); see 'meetkit group members'."
-                : "More than one member matches \(Output.safe(member)); use their fingerprint.")
+                ? "No member of this group is called \(Output.safe(text)); see 'meetkit group members'."
+                : "More than one member matches \(Output.safe(text)); use their fingerprint.")
         }
-        return (store, group, state, matches[0])
+        return matches[0]
     }
 }
 

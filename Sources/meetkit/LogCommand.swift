@@ -23,7 +23,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
         let lamport: UInt64
         let sequence: UInt64
         let epoch: UInt32
-        let readable: Bool
+        var readable: Bool
         var meeting: String?
         var name: String?
         var pseudonym: String?
@@ -39,6 +39,8 @@ struct LogCommand: ParsableCommand, NodeCommand {
         /// "expired" or "redacted" when its body is no longer kept.
         var dropped: String?
         var redacts: String?
+        /// A private check-in's readers (member ids), the author among them.
+        var readers: [String]?
         var retentionSeconds: Int64?
     }
 
@@ -51,11 +53,19 @@ struct LogCommand: ParsableCommand, NodeCommand {
         let items = store.log(of: group).map { item in
             state.dropReason(of: item, now: now) == nil ? item : LogItem(entry: item.entry.droppingBody(), content: nil)
         }
-        if output.json { return try Output.json(items.map { element($0, state, now: now) }) }
-        Output.line(render(items, state, now: now, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
+        // Private check-ins this member is a reader of, opened.
+        var opened: [EntryID: CheckIn] = [:]
+        for item in items {
+            if case .privateCheckIn(let p)? = item.content, let checkIn = store.open(p) { opened[item.entry.id] = checkIn }
+        }
+        if output.json { return try Output.json(items.map { element($0, state, now: now, opened: opened) }) }
+        Output.line(render(items, state, now: now, opened: opened, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
+        for fork in store.forks(in: group) {
+            Output.line("\nWarning: \(Output.safe(state.displayName(of: fork.author))) (\(fork.author.fingerprint)) signed two different entries at #\(fork.sequence) of their feed: their key may be in someone else's hands. Nothing more of their feed is accepted; ask them in person.")
+        }
     }
 
-    private func element(_ item: LogItem, _ state: GroupState, now: Int64) -> Element {
+    private func element(_ item: LogItem, _ state: GroupState, now: Int64, opened: [EntryID: CheckIn]) -> Element {
         let header = item.entry.header
         var e = Element(
             id: item.entry.id.hex, group: item.entry.group.hex, author: header.author.hex,
@@ -82,6 +92,15 @@ struct LogCommand: ParsableCommand, NodeCommand {
             e.note = c.note
             e.milestoneDays = c.milestoneDays
             e.wantsSupport = c.wantsSupport
+        case .privateCheckIn(let p)?:
+            e.readers = p.readers.map(\.recipient.hex)
+            e.readable = opened[item.entry.id] != nil
+            if let c = opened[item.entry.id] {
+                e.mood = c.mood
+                e.note = c.note
+                e.milestoneDays = c.milestoneDays
+                e.wantsSupport = c.wantsSupport
+            }
         }
         return e
     }
@@ -90,7 +109,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
 
     /// Sections in log order: each meeting gathers its own entries at the point it opened;
     /// entries outside any meeting stay where they fall.
-    private func render(_ items: [LogItem], _ state: GroupState, now: Int64, digest: [UInt8]) -> String {
+    private func render(_ items: [LogItem], _ state: GroupState, now: Int64, opened: [EntryID: CheckIn], digest: [UInt8]) -> String {
         var sections: [(meeting: Meeting?, items: [LogItem])] = []
         var sectionOfMeeting: [EntryID: Int] = [:]
         let meetings = Dictionary(uniqueKeysWithValues: state.meetings.map { ($0.id, $0) })
@@ -119,13 +138,13 @@ struct LogCommand: ParsableCommand, NodeCommand {
                 lines.append("Meeting\(topic): \(Output.shortTime(meeting.openedAt))\(end)")
             }
             for item in section.items where item.entry.header.kind != .meetingOpen {
-                lines.append(contentsOf: describe(item, state, now: now, inMeeting: section.meeting != nil))
+                lines.append(contentsOf: describe(item, state, now: now, opened: opened, inMeeting: section.meeting != nil))
             }
         }
         return lines.joined(separator: "\n")
     }
 
-    private func describe(_ item: LogItem, _ state: GroupState, now: Int64, inMeeting: Bool) -> [String] {
+    private func describe(_ item: LogItem, _ state: GroupState, now: Int64, opened: [EntryID: CheckIn], inMeeting: Bool) -> [String] {
         let header = item.entry.header
         let who = Output.safe(state.displayName(of: header.author))
         let when = inMeeting ? Output.clockTime(header.timestamp) : Output.shortTime(header.timestamp)
@@ -162,10 +181,19 @@ struct LogCommand: ParsableCommand, NodeCommand {
             ]
         case .share(let share): return ["\(prefix) shared:"] + quoted(share.text)
         case .checkIn(let c):
+            return checkedIn(c, "")
+        case .privateCheckIn(let p):
+            let readers = p.readers.map(\.recipient).filter { $0 != header.author }.map { Output.safe(state.displayName(of: $0)) }
+            let forWhom = readers.isEmpty ? "for themself" : "for " + readers.joined(separator: ", ")
+            guard let c = opened[item.entry.id] else { return ["\(prefix) checked in privately (\(forWhom))"] }
+            return checkedIn(c, " privately (\(forWhom))")
+        }
+
+        func checkedIn(_ c: CheckIn, _ how: String) -> [String] {
             var facts = ["mood \(c.mood)/5"]
             if let days = c.milestoneDays { facts.append("\(days) day\(days == 1 ? "" : "s")") }
             if c.wantsSupport { facts.append("would like support") }
-            return ["\(prefix) checked in: \(facts.joined(separator: ", "))"] + (c.note.map(quoted) ?? [])
+            return ["\(prefix) checked in\(how): \(facts.joined(separator: ", "))"] + (c.note.map(quoted) ?? [])
         }
     }
 }

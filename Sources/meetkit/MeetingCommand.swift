@@ -48,7 +48,7 @@ struct MeetingCommand: ParsableCommand {
             let entry = try store.append(.meetingClose(meeting: open.id), to: group, at: Date())
             let items = store.log(of: group).filter { $0.content?.meeting == open.id }
             let shares = items.filter { $0.entry.header.kind == .share }.count
-            let checkIns = items.filter { $0.entry.header.kind == .checkIn }.count
+            let checkIns = items.filter { $0.entry.header.kind == .checkIn || $0.entry.header.kind == .privateCheckIn }.count
             if output.json {
                 return try Output.json(["id": entry.id.hex, "meeting": open.id.hex, "shares": "\(shares)", "checkins": "\(checkIns)"])
             }
@@ -63,6 +63,7 @@ extension EntryContent {
         switch self {
         case .share(let share): share.meeting
         case .checkIn(let checkIn): checkIn.meeting
+        case .privateCheckIn(let privateCheckIn): privateCheckIn.meeting
         case .meetingClose(let meeting): meeting
         case .genesis, .profile, .meetingOpen, .invite, .memberAdd, .rekey, .roleGrant, .redaction, .retention: nil
         }

@@ -72,11 +72,18 @@ struct CheckInCommand: ParsableCommand, NodeCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkin",
         abstract: "Check in: how you are doing, for attendance and accountability.",
-        discussion: "Belongs to the open meeting, if there is one. Only members can read it.")
+        discussion: """
+            Belongs to the open meeting, if there is one. Only members can read it; with --to,
+            only the members named (an accountability partner, say) and you: the others see
+            that you checked in, and for whom, but not how you are doing.
+            """)
 
     @OptionGroup var node: NodeOptions
     @OptionGroup var selection: GroupOption
     @OptionGroup var output: JSONFlag
+
+    @Option(name: .long, help: "Only this member may read it (fingerprint, name or id prefix); repeatable.")
+    var to: [String] = []
 
     @Option(name: .long, help: "How you are doing, from 1 (struggling) to 5 (doing well).")
     var mood: UInt8
@@ -97,10 +104,15 @@ struct CheckInCommand: ParsableCommand, NodeCommand {
     func run() throws {
         let store = try node.openStore()
         let group = try store.resolveGroup(selection.group)
-        let meeting = store.state(of: group).openMeeting?.id
+        let state = store.state(of: group)
+        let meeting = state.openMeeting?.id
         let checkIn = CheckIn(mood: mood, note: note, milestoneDays: days, wantsSupport: support, meeting: meeting)
-        let entry = try store.append(.checkIn(checkIn), to: group, at: Date())
+        let readers = try to.map { try MemberSelection.find($0, in: state) }
+        let entry = readers.isEmpty
+            ? try store.append(.checkIn(checkIn), to: group, at: Date())
+            : try store.appendPrivateCheckIn(checkIn, readers: readers, to: group, at: Date())
         if output.json { return try Output.json(["id": entry.id.hex, "meeting": meeting?.hex]) }
-        Output.line("Checked in (entry \(entry.id.short)\(meeting == nil ? "" : ", in the open meeting")).")
+        let privately = readers.isEmpty ? "" : " privately, for " + readers.map { Output.safe(state.displayName(of: $0)) }.joined(separator: ", ")
+        Output.line("Checked in\(privately) (entry \(entry.id.short)\(meeting == nil ? "" : ", in the open meeting")).")
     }
 }

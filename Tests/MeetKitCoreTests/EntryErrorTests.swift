@@ -99,7 +99,7 @@ struct EntryErrorTests {
             let wire = raw.wire(signedBy: Fixtures.founder)
             #expect(throws: EntryError.unknownKind(kind)) { try Entry(wire: wire, body: entry.body) }
         }
-        #expect(EntryKind.allCases.map(\.rawValue) == Array(1...12))
+        #expect(EntryKind.allCases.map(\.rawValue) == Array(1...13))
     }
 
     @Test func checksRunInTheDocumentedOrder() throws {

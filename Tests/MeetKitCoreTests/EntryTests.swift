@@ -33,6 +33,9 @@ struct EntryTests {
         .redaction(entry: meeting),
         .retention(milliseconds: 30 * 86_400_000),
         .retention(milliseconds: 0),
+        .privateCheckIn(PrivateCheckIn(
+            readers: [Rekey.Sealed(recipient: Fixtures.member.publicKey, box: Array(repeating: 5, count: PrivateCheckIn.boxLength))],
+            ciphertext: Array(repeating: 6, count: 64), meeting: meeting)),
     ]
 
     @Test func everyKindIsCovered() {

@@ -133,8 +133,8 @@ enum EntryVectors {
                wire: resigned(ashProfile, by: founder) { $0.version = 2 }, body: ashProfile.body, .unsupportedVersion(2))
         reject("unsupported-version-zero", "Format version 0.",
                wire: resigned(ashProfile, by: founder) { $0.version = 0 }, body: ashProfile.body, .unsupportedVersion(0))
-        reject("unknown-kind-reserved", "Kind 13, reserved for redaction and not defined in format version 1.",
-               wire: resigned(ashProfile, by: founder) { $0.kind = 13 }, body: ashProfile.body, .unknownKind(13))
+        reject("unknown-kind-unassigned", "Kind 14, the first not defined in format version 1.",
+               wire: resigned(ashProfile, by: founder) { $0.kind = 14 }, body: ashProfile.body, .unknownKind(14))
         reject("unknown-kind-zero", "Kind 0.",
                wire: resigned(ashProfile, by: founder) { $0.kind = 0 }, body: ashProfile.body, .unknownKind(0))
         reject("sequence-zero", "Sequence number 0.",
@@ -321,6 +321,8 @@ extension EntryContent {
         case .roleGrant(let member): fields = [("member", .string(member.hex))]
         case .redaction(let entry): fields = [("entry", id(entry))]
         case .retention(let milliseconds): fields = [("milliseconds", .number(Int(milliseconds)))]
+        case .privateCheckIn(let p):
+            fields = [("readers", .string(p.readers.map(\.recipient.hex).joined(separator: " "))), ("meeting", id(p.meeting))]
         case .checkIn(let c):
             fields = [
                 ("mood", .number(Int(c.mood))), ("note", text(c.note)),
