@@ -82,6 +82,7 @@ sleep 0.5
 as ben checkin --mood 3 --days 41 --note "A hard week at work, but I came."
 as cy share "I called my sponsor instead of going to the pub. It worked."
 as ana checkin --mood 2 --support --note "Money worries; could use a call this week."
+as cy checkin --mood 2 --note "Cravings at night again." --to Ana   # for Ana, Cy's partner, only
 as ana meeting end
 
 printf '\n\033[1mEvery member holds the same log (digests):\033[0m\n'
@@ -92,7 +93,7 @@ done
 for who in ana ben cy; do echo "  $who: $(digest "$who")"; done
 [ "$(digest ana)" = "$(digest ben)" ] && [ "$(digest ben)" = "$(digest cy)" ]
 
-as cy log
+as ben log        # Ben sees that Cy checked in for Ana, not what Cy said
 as ana peers
 as ben verify
 
@@ -100,9 +101,9 @@ Tests/Lab/lab.sh down "$lab"
 
 printf '\n\033[1mWhat a thief would find in the data directories without the passphrases:\033[0m\n'
 hits=0
-for secret in Ana Ben "Tuesday Circle" sponsor "Money worries"; do
+for secret in Ana Ben "Tuesday Circle" sponsor "Money worries" Cravings; do
   if grep -rqa -- "$secret" "$demo"/ana "$demo"/ben "$demo"/cy; then echo "  found: $secret"; hits=$((hits + 1)); fi
 done
-echo "  $hits of 5 names and texts readable (expected 0)."
+echo "  $hits of 6 names and texts readable (expected 0)."
 [ "$hits" -eq 0 ]
 [ "${keep:-}" != yes ] || echo "Data directories kept in $demo"

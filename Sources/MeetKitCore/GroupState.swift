@@ -84,6 +84,9 @@ public struct GroupState: Sendable {
     public func dropReason(of item: LogItem, now: Int64) -> DropReason? {
         if redacted.contains(item.entry.id) { return .redacted }
         guard item.entry.header.kind == .share else { return nil }
+        // A share's own expiry is inside its body: once the body is gone, expiry is the reason
+        // (the only other, redaction, is known from the log).
+        if item.entry.body == nil { return .expired }
         if case .share(let share)? = item.content, let expires = share.expires, expires <= now { return .expired }
         if retention > 0, item.entry.header.timestamp + retention <= now { return .expired }
         return nil

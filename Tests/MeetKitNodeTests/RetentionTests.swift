@@ -50,8 +50,7 @@ import Testing
                 let verify = try member.succeed(["verify"])
                 #expect(verify.stdout.contains("Verified"), "\(verify)")
                 let log = try member.succeed(["log"]).stdout
-                // (Once dropped, a share's own expiry, which was inside its body, is not known.)
-                #expect(log.contains("Ana: share (its text is no longer kept)"), "\(log)")
+                #expect(log.contains("Ana: share (expired; its text is no longer kept)"), "\(log)")
                 #expect(log.contains("share (redacted by its author)"), "\(log)")
                 #expect(log.contains("Kept."), "\(log)")
                 #expect(!log.contains("Gone soon.") && !log.contains("take this back"), "\(log)")
