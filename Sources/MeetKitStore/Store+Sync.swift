@@ -66,7 +66,9 @@ extension Store {
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }
         var heads: [PublicKey: FeedHead] = [:]
-        var working = logs[group] ?? GroupLog()
+        // A copy of the membership only: a copy of the whole log would share its entries array,
+        // and the first append after this batch would copy all of it.
+        var working = logs[group]?.membership ?? Membership()
         var fresh: [Entry] = []
         var forks: [Fork] = []
         for entry in entries {
@@ -79,7 +81,7 @@ extension Store {
                 guard !held(entry, in: group) else { continue }
                 // A second valid entry at the same place in the feed: proof of equivocation.
                 let original = fresh.first { $0.header.author == author && $0.header.sequence == entry.header.sequence }
-                    ?? working.entry(by: author, at: entry.header.sequence)
+                    ?? logs[group]?.entry(by: author, at: entry.header.sequence)
                 if let original, let fork = Fork(original, entry) {
                     forks.append(fork)
                     working.quarantine(fork)
@@ -115,7 +117,7 @@ extension Store {
             for fork in forks { try insertFork(fork, in: group, db) }
         }
         for entry in fresh { record(entry) }
-        for fork in forks { logs[group]?.quarantine(fork) }
+        for fork in forks { logs[group]?.membership.quarantine(fork) }
         return fresh
     }
 

@@ -170,7 +170,7 @@ public final class Store {
                     let second = try? Entry(wire: Array(plain.suffix(Entry.wireLength)), body: nil),
                     let fork = Fork(first, second)
                 else { throw damagedRow("a fork proof") }
-                logs[first.group, default: GroupLog()].quarantine(fork)
+                logs[first.group, default: GroupLog()].membership.quarantine(fork)
             }
         }
     }
@@ -332,7 +332,7 @@ public final class Store {
             unreadableMembership[entry.group, default: []].append(entry)
             return
         }
-        logs[entry.group]?.fold(content, author: entry.header.author)
+        logs[entry.group]?.membership.fold(content, author: entry.header.author)
         if case .rekey(let rekey) = content, openKeys(of: rekey, in: entry.group) {
             for waiting in unreadableMembership.removeValue(forKey: entry.group) ?? [] { foldMembership(of: waiting) }
         }
@@ -507,6 +507,40 @@ struct GroupLog {
     private(set) var heads: [PublicKey: FeedHead] = [:]
     private(set) var maxLamport: UInt64 = 0
     private(set) var ids: Set<EntryID> = []
+    /// Who may write what: kept apart so that `ingest` can work on a copy of it without
+    /// sharing (and so later copying) the entries.
+    var membership = Membership()
+
+    var admitted: Set<PublicKey> { membership.admitted }
+    var removedAt: [PublicKey: UInt32] { membership.removedAt }
+    var quarantined: [PublicKey: Store.Fork] { membership.quarantined }
+    /// Members now: admitted and not removed.
+    var members: Set<PublicKey> { membership.admitted.filter { membership.removedAt[$0] == nil } }
+
+    /// The entry of `author`'s feed at `sequence`, if held.
+    func entry(by author: PublicKey, at sequence: UInt64) -> Entry? {
+        entries.first { $0.header.author == author && $0.header.sequence == sequence }
+    }
+
+    /// Forgets the body of entry `id`, keeping its signed header.
+    mutating func dropBody(of id: EntryID) {
+        guard let index = entries.firstIndex(where: { $0.id == id }) else { return }
+        entries[index] = entries[index].droppingBody()
+    }
+
+    mutating func add(_ entry: Entry) {
+        entries.append(entry)
+        ids.insert(entry.id)
+        heads[entry.header.author] = entry.head
+        maxLamport = max(maxLamport, entry.header.lamport)
+    }
+}
+
+/// What the membership entries of a group say, for deciding what to accept. Unlike
+/// `GroupState`, which folds in log order, this only grows (or, for removals, takes the
+/// earliest epoch), so it is the same whatever order entries arrive in: what a node accepts
+/// never depends on arrival order.
+struct Membership {
     /// The founder and every member ever added: their entries are accepted, up to the epoch
     /// of their removal.
     private(set) var admitted: Set<PublicKey> = []
@@ -522,30 +556,6 @@ struct GroupLog {
         if quarantined[fork.author] == nil { quarantined[fork.author] = fork }
     }
 
-    /// The entry of `author`'s feed at `sequence`, if held.
-    func entry(by author: PublicKey, at sequence: UInt64) -> Entry? {
-        entries.first { $0.header.author == author && $0.header.sequence == sequence }
-    }
-
-    /// Members now: admitted and not removed.
-    var members: Set<PublicKey> { admitted.filter { removedAt[$0] == nil } }
-
-    /// Forgets the body of entry `id`, keeping its signed header.
-    mutating func dropBody(of id: EntryID) {
-        guard let index = entries.firstIndex(where: { $0.id == id }) else { return }
-        entries[index] = entries[index].droppingBody()
-    }
-
-    mutating func add(_ entry: Entry) {
-        entries.append(entry)
-        ids.insert(entry.id)
-        heads[entry.header.author] = entry.head
-        maxLamport = max(maxLamport, entry.header.lamport)
-    }
-
-    /// Folds what a membership entry says. Unlike `GroupState`, which folds in log order, this
-    /// only grows (or, for removals, takes the earliest epoch), so it is the same whatever
-    /// order entries arrive in: what a node accepts never depends on arrival order.
     mutating func fold(_ content: EntryContent, author: PublicKey) {
         switch content {
         case .genesis:
@@ -567,8 +577,18 @@ struct GroupLog {
 extension EntryKind {
     /// Kinds that change who is a member or admin, or the keys: their content must be readable
     /// to be accepted, and is folded into `GroupLog`.
-    var changesMembership: Bool { [.genesis, .memberAdd, .rekey, .roleGrant].contains(self) }
+    var changesMembership: Bool {
+        switch self {
+        case .genesis, .memberAdd, .rekey, .roleGrant: true
+        default: false
+        }
+    }
 
     /// Kinds only an admin may write.
-    var needsAdmin: Bool { [.invite, .rekey, .roleGrant, .retention].contains(self) }
+    var needsAdmin: Bool {
+        switch self {
+        case .invite, .rekey, .roleGrant, .retention: true
+        default: false
+        }
+    }
 }
