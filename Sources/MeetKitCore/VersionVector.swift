@@ -46,4 +46,16 @@ public struct VersionVector: Hashable, Sendable {
         }
         self.heads = heads
     }
+
+    /// The text form `meetkit status --vector` prints and `export --since` reads:
+    /// "mkv1." followed by the encoded vector in base64url.
+    public var text: String { "mkv1." + Base64URL.encode(encoded()) }
+
+    public init?(text: String) {
+        let trimmed = text.filter { !$0.isWhitespace }
+        guard trimmed.hasPrefix("mkv1."), let bytes = Base64URL.decode(String(trimmed.dropFirst(5))) else { return nil }
+        var r = ByteReader(bytes)
+        guard let vector = VersionVector(reading: &r), r.isAtEnd else { return nil }
+        self = vector
+    }
 }

@@ -17,7 +17,8 @@ struct MeetKitCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Status.self, GroupCommand.self, MeetingCommand.self, ShareCommand.self,
-            CheckInCommand.self, RedactCommand.self, LogCommand.self, PeersCommand.self, SyncCommand.self, Run.self, Verify.self, Doctor.self,
+            CheckInCommand.self, RedactCommand.self, LogCommand.self, PeersCommand.self, SyncCommand.self, ExportCommand.self, ImportCommand.self, Run.self, Verify.self,
+            Doctor.self,
         ]
     )
 
@@ -55,6 +56,11 @@ struct MeetKitCommand: AsyncParsableCommand {
     /// When a node is running in the command's data directory, the command line goes to it.
     private static func forwardToRunningNode(_ command: ParsableCommand, arguments: [String]) throws -> ControlReply? {
         guard let command = command as? NodeCommand, !(command is Init), !(command is Run) else { return nil }
+        var arguments = arguments
+        if let path = (command as? TakesFilePath)?.file, let index = arguments.firstIndex(of: path) {
+            // The node's working directory may be another.
+            arguments[index] = URL(fileURLWithPath: path).standardizedFileURL.path
+        }
         return try ControlClient.send(
             ControlRequest(argv: arguments), to: command.node.controlSocket)
     }

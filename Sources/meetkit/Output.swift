@@ -53,6 +53,13 @@ enum Output {
         format(milliseconds, "HH:mm")
     }
 
+    /// "532 bytes", "14.2 KB", "40.1 MB".
+    static func size(_ bytes: Int) -> String {
+        if bytes < 1_000 { return "\(bytes) bytes" }
+        if bytes < 1_000_000 { return String(format: "%.1f KB", Double(bytes) / 1_000) }
+        return String(format: "%.1f MB", Double(bytes) / 1_000_000)
+    }
+
     /// "30d", "12h", "45m", "20s": the largest unit that divides it.
     static func duration(_ milliseconds: Int64) -> String {
         let seconds = milliseconds / 1000

@@ -15,6 +15,9 @@ struct Status: ParsableCommand, NodeCommand {
     @OptionGroup var selection: GroupOption
     @OptionGroup var output: JSONFlag
 
+    @Flag(name: .long, help: "Print only the group's version vector, for another member's 'meetkit export --since'.")
+    var vector = false
+
     struct Report: Encodable {
         struct Group: Encodable {
             let id: String
@@ -42,6 +45,7 @@ struct Status: ParsableCommand, NodeCommand {
 
     func run() throws {
         let store = try node.openStore()
+        if vector { return Output.line(store.versionVector(of: try store.resolveGroup(selection.group)).text) }
         let groups = store.groups
         let digest: [UInt8]
         if selection.group != nil || groups.count == 1 {

@@ -14,6 +14,31 @@ public struct RawEntry: Hashable, Sendable {
     public init(_ entry: Entry) {
         self.init(wire: entry.wire, body: entry.body)
     }
+
+    /// count (u32) ‖ count × (wire form (226) ‖ body length (u32) ‖ body): in an `entries`
+    /// message and in a bundle.
+    static func write(_ entries: [RawEntry], to w: inout ByteWriter) {
+        w.write(UInt32(entries.count))
+        for entry in entries {
+            w.write(entry.wire)
+            w.write(UInt32(entry.body?.count ?? 0))
+            if let body = entry.body { w.write(body) }
+        }
+    }
+
+    /// Reads what `write` wrote, up to the end of `r`; nil if anything is malformed.
+    static func read(from r: inout ByteReader) -> [RawEntry]? {
+        guard let count = r.readUInt32(), Int(count) <= r.remaining / (Entry.wireLength + 4) else { return nil }
+        var entries: [RawEntry] = []
+        entries.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let wire = r.readBytes(Entry.wireLength), let length = r.readUInt32(),
+                length <= EntryHeader.maximumBodyLength, let body = r.readBytes(Int(length))
+            else { return nil }
+            entries.append(RawEntry(wire: wire, body: length == 0 ? nil : body))
+        }
+        return r.isAtEnd ? entries : nil
+    }
 }
 
 /// What two nodes say to each other inside a box-stream, once the handshake is done
@@ -49,12 +74,7 @@ public enum WireMessage: Hashable, Sendable {
             w.write(vector.encoded())
         case .entries(let entries):
             w.write(Tag.entries.rawValue)
-            w.write(UInt32(entries.count))
-            for entry in entries {
-                w.write(entry.wire)
-                w.write(UInt32(entry.body?.count ?? 0))
-                if let body = entry.body { w.write(body) }
-            }
+            RawEntry.write(entries, to: &w)
         case .caughtUp: w.write(Tag.caughtUp.rawValue)
         case .ping: w.write(Tag.ping.rawValue)
         case .pong: w.write(Tag.pong.rawValue)
@@ -81,16 +101,7 @@ public enum WireMessage: Hashable, Sendable {
             guard let vector = VersionVector(reading: &r), r.isAtEnd else { return nil }
             self = .have(vector)
         case .entries:
-            guard let count = r.readUInt32(), Int(count) <= r.remaining / (Entry.wireLength + 4) else { return nil }
-            var entries: [RawEntry] = []
-            entries.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                guard let wire = r.readBytes(Entry.wireLength), let length = r.readUInt32(),
-                      length <= EntryHeader.maximumBodyLength, let body = r.readBytes(Int(length))
-                else { return nil }
-                entries.append(RawEntry(wire: wire, body: length == 0 ? nil : body))
-            }
-            guard r.isAtEnd else { return nil }
+            guard let entries = RawEntry.read(from: &r) else { return nil }
             self = .entries(entries)
         case .caughtUp, .ping, .pong:
             guard r.isAtEnd else { return nil }
