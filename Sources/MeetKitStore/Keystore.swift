@@ -70,3 +70,25 @@ struct Keystore {
             storeKey: SecretBytes(consuming: &store))
     }
 }
+
+extension Store {
+    /// Seals the keystore under `new` (Protocol/storage.md §Keystore). The log is sealed under
+    /// the store key, which the keystore holds and which does not change, so nothing else is
+    /// rewritten; the old keystore is replaced atomically. No other meetkit may be using the
+    /// directory (a running node must be stopped first).
+    public static func changePassphrase(
+        at directory: DataDirectory, from current: SecretBytes, to new: SecretBytes, cost: Argon2id.Cost = .moderate
+    ) throws {
+        guard new.count >= 8 else { throw StoreError(.weakPassphrase, "Choose a passphrase of at least 8 characters.") }
+        guard FileSystem.exists(directory.keystore) else {
+            throw StoreError(.notInitialized, "No MeetKit node in \(directory.path); run 'meetkit init --name NAME' first.")
+        }
+        let lock: DirectoryLock
+        do { lock = try DirectoryLock(path: directory.lock, timeout: .seconds(2)) } catch let error as StoreError where error.code == .busy {
+            throw StoreError(.busy, "\(directory.path) is in use (is 'meetkit run' running there?); stop it, then change the passphrase.")
+        }
+        let keystore = try Keystore.unseal(try FileSystem.read(directory.keystore), passphrase: current, path: directory.keystore)
+        try FileSystem.writeAtomically(try keystore.sealed(passphrase: new, cost: cost), to: directory.keystore)
+        withExtendedLifetime(lock) {}
+    }
+}

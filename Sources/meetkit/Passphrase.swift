@@ -22,11 +22,14 @@ enum Passphrase {
             var bytes = Array(value.utf8)
             return SecretBytes(consuming: &bytes)
         }
-        let first = try prompt("Passphrase: ")
-        guard confirm else { return first }
-        let second = try prompt("Passphrase again: ")
-        let same = first.withBytes { a in second.withBytes { b in a.elementsEqual(b) } }
-        guard same else { throw CLIError("The two passphrases differ; nothing was changed.") }
+        return confirm ? try prompt(twice: "Passphrase") : try prompt("Passphrase: ")
+    }
+
+    /// Asks for a passphrase twice on the terminal; the two must match.
+    static func prompt(twice label: String) throws -> SecretBytes {
+        let first = try prompt("\(label): ")
+        let second = try prompt("\(label) again: ")
+        guard first.isEqual(to: second) else { throw CLIError("The two passphrases differ; nothing was changed.") }
         return first
     }
 
