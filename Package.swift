@@ -55,6 +55,7 @@ let package = Package(
         ),
         .executableTarget(name: "meetkit-bench", dependencies: ["MeetKitStore"]),
         .executableTarget(name: "meetkit-devtool", dependencies: ["MeetKitStore"]),
+        .executableTarget(name: "meetkit-embedding-example", dependencies: ["MeetKitStore"], path: "Examples/Embedding"),
 
         // MARK: Tests
         .target(name: "MeetKitTestSupport", path: "Tests/MeetKitTestSupport"),
@@ -67,7 +68,10 @@ let package = Package(
         .testTarget(name: "MeetKitLabTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"]),
         .testTarget(
             name: "MeetKitCLITests",
-            dependencies: ["meetkit", "meetkit-devtool", "MeetKitTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "meetkit", "meetkit-devtool", "meetkit-embedding-example", "MeetKitTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
