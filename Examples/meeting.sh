@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Sets everything up and stages a meeting of three members, each on a host of their own:
+# Sets everything up and stages a meeting of four members, each on a host of their own:
 # installs the Debian packages, builds meetkit, and builds a small network on this machine
-# (Tests/Lab/lab.sh: three network namespaces on a bridge, each with its own avahi-daemon, as
-# three phones on a hall's Wi-Fi). Ana founds a group and runs her node; Ben and Cy join with
-# invite codes, their nodes finding hers by DNS-SD, and run nodes of their own. No address is
-# typed anywhere. They meet, share and check in, every entry reaching every member's log at
-# once; each member's log digest is compared, and the data directories are searched for
-# anything readable without a passphrase. Everything is torn down at the end.
+# (Tests/Lab/lab.sh: four network namespaces on a bridge, each with its own avahi-daemon, as
+# four phones on a hall's Wi-Fi). Ana founds a group and runs her node; Ben, Cy and Dee join
+# with invite codes, their nodes finding hers by DNS-SD, and Ben and Cy run nodes of their
+# own. No address is typed anywhere. They meet, share and check in (Cy once for Ana only),
+# every entry reaching every running member's log at once. Dee, whose node was off, catches
+# up afterwards by an encrypted bundle file. Each member's log digest is compared, and the
+# data directories and the bundle are searched for anything readable without a passphrase.
+# Everything is torn down at the end.
 #
 # Usage: sudo ./Examples/meeting.sh [--keep]   (--keep leaves the demo's data directories)
 # Needs root for the network namespaces; nothing outside them is touched.
@@ -20,7 +22,7 @@ meetkit="$PWD/.build/debug/meetkit"
 [ -x "$meetkit" ] || { echo "The build failed; run 'swift build' to see why." >&2; exit 1; }
 
 lab=demo$((RANDOM % 100))
-declare -A host=([ana]=h1 [ben]=h2 [cy]=h3)
+declare -A host=([ana]=h1 [ben]=h2 [cy]=h3 [dee]=h4)
 demo=$(mktemp -d /tmp/meetkit-demo.XXXXXX)
 cleanup() {
   Tests/Lab/lab.sh down "$lab" || true   # stops the members' nodes too
@@ -30,8 +32,8 @@ cleanup() {
 trap cleanup EXIT
 export MEETKIT_PASSPHRASE="a demo passphrase, use your own"
 
-echo "Making three hosts on one network, each with its own avahi-daemon..."
-Tests/Lab/lab.sh up "$lab" 3
+echo "Making four hosts on one network, each with its own avahi-daemon..."
+Tests/Lab/lab.sh up "$lab" 4
 
 # Runs meetkit on a member's host, in their data directory.
 on() {
@@ -65,14 +67,15 @@ as ana init --name Ana --kdf interactive
 as ana group create "Tuesday Circle"
 start_node ana
 
-for who in ben cy; do
+for who in ben cy dee; do
   name=$(tr '[:lower:]' '[:upper:]' <<< "${who:0:1}")${who:1}
   as "$who" init --name "$name" --kdf interactive
   code=$(on ana group invite | tail -1)
   printf '\n(Ana gives %s an invite code in person: %s…)\n' "$name" "${code:0:24}"
   printf '\n\033[1m%s$ meetkit group join -\033[0m   (pastes the code; the node finds a member by DNS-SD)\n' "$who"
   on "$who" group join - <<< "$code"
-  start_node "$who"
+  # Dee joins, but her node stays off: she misses the meeting and catches up by USB stick.
+  [ "$who" = dee ] || start_node "$who"
 done
 sleep 2
 sleep 1
@@ -93,6 +96,14 @@ done
 for who in ana ben cy; do echo "  $who: $(digest "$who")"; done
 [ "$(digest ana)" = "$(digest ben)" ] && [ "$(digest ben)" = "$(digest cy)" ]
 
+printf '\n\033[1mDee missed the meeting; her node never ran. She catches up by bundle:\033[0m\n'
+vector=$(on dee status --vector)
+as dee status --vector
+as ana export "$demo/for-dee.mkb" --since "$vector"   # onto the USB stick; encrypted for the group
+as dee import "$demo/for-dee.mkb"
+echo "  dee: $(digest dee)"
+[ "$(digest dee)" = "$(digest ana)" ]
+
 as ben log        # Ben sees that Cy checked in for Ana, not what Cy said
 as ana peers
 as ben verify
@@ -102,7 +113,10 @@ Tests/Lab/lab.sh down "$lab"
 printf '\n\033[1mWhat a thief would find in the data directories without the passphrases:\033[0m\n'
 hits=0
 for secret in Ana Ben "Tuesday Circle" sponsor "Money worries" Cravings; do
-  if grep -rqa -- "$secret" "$demo"/ana "$demo"/ben "$demo"/cy; then echo "  found: $secret"; hits=$((hits + 1)); fi
+  if grep -rqa -- "$secret" "$demo"/ana "$demo"/ben "$demo"/cy "$demo"/dee "$demo"/for-dee.mkb; then
+    echo "  found: $secret"
+    hits=$((hits + 1))
+  fi
 done
 echo "  $hits of 6 names and texts readable (expected 0)."
 [ "$hits" -eq 0 ]
