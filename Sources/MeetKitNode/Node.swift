@@ -331,6 +331,8 @@ public actor Node {
                     "received": "\(session.report.received)",
                 ])
                 sessions[id]?.synced = true
+                // A node restored from a backup now holds its own earlier entries (Protocol/storage.md).
+                try? store.ownFeedSynced(in: session.group)
                 waiters.removeValue(forKey: id)?.resume(returning: session.report)
             case .close(let error, let notify):
                 logger.warning("session ended", metadata: ["peer": "\(session.remote.fingerprint)", "reason": "\(error)"])

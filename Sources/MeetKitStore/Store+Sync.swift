@@ -50,8 +50,11 @@ extension Store {
         logs[group]?.removedAt[key] != nil
     }
 
+    /// The group's members now; for a node restored from a backup whose log is still empty,
+    /// the members the backup knew (whom it may dial to fetch the log).
     public func members(of group: GroupID) -> Set<PublicKey> {
-        logs[group]?.members ?? []
+        let members = logs[group]?.members ?? []
+        return members.isEmpty ? Set(awaitingOwnFeed[group] ?? []) : members
     }
 
     // MARK: - Receiving entries

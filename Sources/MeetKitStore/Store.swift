@@ -18,6 +18,10 @@ public final class Store {
     let atRest: AtRest
     var keys: [GroupID: GroupKeys] = [:]
     var logs: [GroupID: GroupLog] = [:]
+    /// Groups this node, restored from a backup, has not yet synced its own feed in: it writes
+    /// nothing there until it has (Protocol/storage.md §Identity backup). With each, the
+    /// members the backup knew: whom to dial while the log is still empty.
+    var awaitingOwnFeed: [GroupID: [PublicKey]] = [:]
     /// Membership entries this member could not read yet (their epoch's keys come later).
     private var unreadableMembership: [GroupID: [Entry]] = [:]
     /// Entries stored since `drainNewEntries` last ran: what a node pushes to its peers.
@@ -42,6 +46,15 @@ public final class Store {
     public static func create(
         at directory: DataDirectory, passphrase: SecretBytes, pseudonym: String, cost: Argon2id.Cost = .moderate
     ) throws -> Store {
+        try create(at: directory, passphrase: passphrase, pseudonym: pseudonym, cost: cost, identity: .generate()) { _, _ in }
+    }
+
+    /// Creates a node for `identity`; `prepare` adds to the new database in the same
+    /// transaction, before the keystore is written.
+    static func create(
+        at directory: DataDirectory, passphrase: SecretBytes, pseudonym: String, cost: Argon2id.Cost, identity: SigningKey,
+        prepare: (Store, Database) throws -> Void
+    ) throws -> Store {
         guard passphrase.count >= 8 else {
             throw StoreError(.weakPassphrase, "Choose a passphrase of at least 8 characters.")
         }
@@ -65,7 +78,7 @@ public final class Store {
                 "\(directory.path) holds a log but no keystore; move it aside before running init again.")
         }
 
-        let keystore = Keystore(identity: .generate(), storeKey: SecretBytes(randomCount: 32))
+        let keystore = Keystore(identity: identity, storeKey: SecretBytes(randomCount: 32))
         let sealedKeystore = try keystore.sealed(passphrase: passphrase, cost: cost)
         let database = try openDatabase(directory)
         let store = Store(directory: directory, lock: lock, database: database, keystore: keystore, pseudonym: pseudonym)
@@ -73,6 +86,7 @@ public final class Store {
             try Schema.create(db)
             try store.putMeta(db, "check", Array("meetkit".utf8))
             try store.putMeta(db, "pseudonym", Array(pseudonym.utf8))
+            try prepare(store, db)
         }
         // The keystore comes last: its presence is what marks a node as set up.
         try FileSystem.writeAtomically(sealedKeystore, to: directory.keystore)
@@ -142,6 +156,7 @@ public final class Store {
                 throw StoreError(.damagedDatabase, "The log \(directory.database) does not belong to this keystore, or is damaged.")
             }
             pseudonym = try getMeta(db, "pseudonym").flatMap { String(validating: $0, as: UTF8.self) } ?? ""
+            awaitingOwnFeed = Self.decodeRestored(try getMeta(db, "restored") ?? [])
             for row in try Row.fetchAll(db, sql: "SELECT tag, sealed FROM groups") {
                 let tag: [UInt8] = [UInt8](row["tag"] as Data)
                 guard var plain = atRest.open([UInt8](row["sealed"] as Data), context: Array("group".utf8) + tag),
@@ -261,6 +276,11 @@ public final class Store {
         }
         guard logs[group]?.removedAt[memberID] == nil else {
             throw StoreError(.notPermitted, "You were removed from this group; nothing was written.")
+        }
+        guard awaitingOwnFeed[group] == nil else {
+            throw StoreError(
+                .notPermitted,
+                "This node was restored from a backup and has not yet fetched your earlier entries; sync with a member ('meetkit sync --peer', or 'meetkit run') or import a bundle first, so that nothing is written twice under your key.")
         }
         let log = logs[group]
         let entry = try author(
@@ -433,7 +453,7 @@ public final class Store {
         }
     }
 
-    private func putMeta(_ db: Database, _ key: String, _ value: [UInt8]) throws {
+    func putMeta(_ db: Database, _ key: String, _ value: [UInt8]) throws {
         try db.execute(
             sql: "INSERT OR REPLACE INTO meta (key, sealed) VALUES (?, ?)",
             arguments: [key, Data(atRest.seal(value, context: Array("meta:\(key)".utf8)))])

@@ -45,7 +45,7 @@ struct ExportCommand: ParsableCommand, NodeCommand, TakesFilePath {
         }
         let entries = store.entries(of: group, missingFrom: since.flatMap(VersionVector.init(text:)) ?? VersionVector())
         let bytes = BundleFile.seal(entries, group: group, networkKey: networkKey, nonce: SecureRandom.bytes(AEAD.nonceLength))
-        try BundleWriter.write(bytes, to: file)
+        try AtomicFile.write(bytes, to: file)
         Output.line("Wrote \(entries.count) entries (\(Output.size(bytes.count))) to \(file).")
     }
 }
@@ -90,6 +90,7 @@ struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
         }
         progress.finish()
         let fresh = try store.ingest(entries, into: opened.group)
+        try store.ownFeedSynced(in: opened.group)
         let name = store.summary(of: opened.group).name.map(Output.safe) ?? "the group"
         if output.json {
             return try Output.json(["group": opened.group.hex, "entries": "\(entries.count)", "new": "\(fresh.count)"])
@@ -98,9 +99,9 @@ struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
     }
 }
 
-/// Writes a bundle so that a crash leaves the old file or the whole new one, showing progress
+/// Writes a file (a bundle, a backup) so that a crash leaves the old file or the whole new one, showing progress
 /// on a terminal for large ones.
-enum BundleWriter {
+enum AtomicFile {
     static func write(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".partial"
         guard FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600]),

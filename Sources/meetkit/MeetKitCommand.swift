@@ -18,7 +18,7 @@ struct MeetKitCommand: AsyncParsableCommand {
         subcommands: [
             Init.self, Status.self, GroupCommand.self, MeetingCommand.self, ShareCommand.self,
             CheckInCommand.self, RedactCommand.self, LogCommand.self, PeersCommand.self, SyncCommand.self, ExportCommand.self, ImportCommand.self, Run.self, Verify.self,
-            Doctor.self, PassphraseCommand.self,
+            Doctor.self, PassphraseCommand.self, BackupCommand.self,
         ]
     )
 
