@@ -80,18 +80,28 @@ public struct NodeService: Service {
         }
     }
 
-    /// Serves every connection until cancelled; one bad peer never stops the node.
+    /// Serves every connection until cancelled; one bad peer never stops the node. Connections
+    /// still in their handshake are bounded per address and in all (`HandshakeGate`).
     private func accept(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
+        let gate = HandshakeGate()
         try await withThrowingDiscardingTaskGroup { connections in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
                     let address = connection.channel.remoteAddress.map(\.hostAndPort) ?? "unknown"
+                    guard let token = await gate.enter(connection.channel.remoteAddress?.ipAddress ?? "unknown") else {
+                        // Closed through the async channel, which also finishes its writer.
+                        try? await connection.executeThenClose { _, _ in }
+                        continue
+                    }
                     connections.addTask {
                         do {
-                            try await Link.run(connection, role: .accepting, node: node, address: address)
+                            try await Link.run(connection, role: .accepting, node: node, address: address) { _ in
+                                Task { await gate.leave(token) }
+                            }
                         } catch {
                             logger.notice("connection refused", metadata: ["address": "\(address)", "reason": "\(error)"])
                         }
+                        await gate.leave(token)
                     }
                 }
             }

@@ -3,7 +3,8 @@ import MeetKitCrypto
 import MeetKitProtocol
 
 /// A plain blocking TCP client to 127.0.0.1 (never any other address), for playing hostile
-/// or broken peers byte by byte.
+/// or broken peers byte by byte. It may come from another loopback address (127.0.0.2, say),
+/// to stand for another device.
 final class LoopbackSocket {
     private var fd: Int32
 
@@ -11,9 +12,23 @@ final class LoopbackSocket {
         let description: String
     }
 
-    init(port: Int) throws {
+    init(port: Int, from source: UInt32 = 0x7F00_0001) throws {
+        precondition(source >> 24 == 127, "loopback addresses only")
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        if source != 0x7F00_0001 {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = in_addr_t(source.bigEndian)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let error = errno
+                _ = Glibc.close(fd)
+                throw Failure(description: "bind: errno \(error)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
