@@ -19,6 +19,7 @@ packages=(
   avahi-daemon                   # the lab: an mDNS responder per host (Debian 12 starts it
                                  # only under systemd; the lab never runs it outside its hosts)
   avahi-utils                    # the lab tests: avahi-publish, avahi-browse
+  tcpdump                        # the lab tests: capture a meeting on the wire, search it
 )
 
 sudo=""
