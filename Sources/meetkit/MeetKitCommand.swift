@@ -9,8 +9,9 @@ struct MeetKitCommand: AsyncParsableCommand {
         commandName: "meetkit",
         abstract: "A private, offline meeting log for peer-support groups.",
         discussion: """
-            Each member keeps a signed, encrypted, append-only log on their own device, and
-            members' nodes sync with each other over the local network.
+            Each member keeps a signed, encrypted, append-only log on their own device;
+            members' nodes find each other and sync over the local network (DNS-SD), or by
+            encrypted bundle files carried on a USB stick.
             Data directory: --home, else $MEETKIT_HOME, else ~/.meetkit.
             Passphrase: --passphrase-file, else $MEETKIT_PASSPHRASE, else a prompt.
             While 'meetkit run' is running, other commands are carried out by it.
