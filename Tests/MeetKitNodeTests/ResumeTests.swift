@@ -54,6 +54,47 @@ import Testing
         }
     }
 
+    /// kill -9 at random moments of a sync, round after round: what was stored stays stored,
+    /// the store opens and verifies (SQLite integrity included) after every kill, and a final
+    /// sync completes with every entry once.
+    @Test func syncsKilledAtRandomMomentsLoseNothingAndLeaveAVerifiedStore() throws {
+        try withCluster { cluster in
+            let (ana, ben, anaNode) = try cluster.anaFoundsAndBenJoins()
+            #expect(anaNode.process.stop(), "meetkit run ignored SIGTERM")
+            try Self.appendShares(Self.written, home: ben.home, passphrase: cluster.passphrase)
+            let total = try ben.status().entries
+            let benNode = try ben.run()
+
+            var held = try ana.status().entries
+            var killed = 0
+            let wal = ana.home + "/log.sqlite-wal"
+            for round in 0..<12 where held < total {
+                let sync = try ana.background(["sync", "--peer", benNode.address])
+                if round == 0 {
+                    // The first kill surely lands mid-sync: right after its first commit.
+                    _ = eventually(timeout: .seconds(30), interval: .milliseconds(1)) {
+                        Self.commitFrames(inWAL: wal) > 0 || !sync.isRunning
+                    }
+                } else {
+                    usleep(UInt32.random(in: 20_000...400_000))
+                }
+                sync.signal(SIGKILL)
+                sync.wait(timeout: .seconds(10))
+                if sync.status == 128 + SIGKILL { killed += 1 }
+                try ana.succeed(["verify"])
+                let now = try ana.status().entries
+                #expect(now >= held, "Ana's node lost entries: \(held) before the kill, \(now) after")
+                held = now
+            }
+            #expect(killed > 0, "no sync was still running when killed")
+            try ana.succeed(["sync", "--peer", benNode.address])
+            let ids = try ana.logIDs()
+            #expect(ids.count == total && Set(ids).count == total)
+            #expect(try ana.status().digest == (try ben.status().digest))
+            #expect(benNode.process.stop())
+        }
+    }
+
     /// `meetkit sync` exits 0 only once the peer holds everything it sent: killing the peer's
     /// node the moment the sync has ended loses nothing.
     @Test func syncEndsOnlyOnceThePeerHasStoredWhatItSent() throws {
