@@ -107,7 +107,7 @@ public actor Node {
 
     /// Each group's current epoch: adverts are published afresh when it changes.
     func epochs() -> [GroupID: UInt32] {
-        Dictionary(uniqueKeysWithValues: store.groups.map { ($0.id, $0.epoch) })
+        store.epochs
     }
 
     /// Members of `group` other than this node: whom a dial may find at an address.
@@ -115,7 +115,7 @@ public actor Node {
         store.members(of: group).filter { $0 != identity.publicKey }.sorted()
     }
 
-    func groups() -> [GroupID] { store.groups.map(\.id) }
+    func groups() -> [GroupID] { store.epochs.keys.sorted() }
 
     /// The members seen since the node started, connected or not. Someone who holds the
     /// network key but was never admitted (refused, or not yet joined) is not a member and is
@@ -365,7 +365,7 @@ public actor Node {
     /// writes the re-key that concurrent re-keys may call for (Protocol/epochs.md §Concurrent
     /// re-keys).
     private func epochChanged() {
-        for group in store.groups.map(\.id) {
+        for group in store.epochs.keys {
             do {
                 if let entry = try store.resolveConcurrentRekey(in: group, at: Date()) {
                     logger.notice("re-keyed after concurrent removals", metadata: ["epoch": "\(entry.header.epoch + 1)"])
