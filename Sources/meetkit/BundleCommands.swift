@@ -79,7 +79,7 @@ struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
         }
         var entries: [Entry] = []
         entries.reserveCapacity(opened.entries.count)
-        let progress = Progress(label: "Checking", total: opened.entries.count)
+        let progress = Progress(label: "Checking", total: opened.entries.count, threshold: 20_000)
         for (index, raw) in opened.entries.enumerated() {
             do {
                 entries.append(try Entry(wire: raw.wire, body: raw.body))
@@ -108,7 +108,7 @@ enum AtomicFile {
             let handle = FileHandle(forWritingAtPath: temporary)
         else { throw CLIError("Cannot write \(path).") }
         do {
-            let progress = Progress(label: "Writing", total: bytes.count)
+            let progress = Progress(label: "Writing", total: bytes.count, threshold: 4 << 20)
             let chunk = 1 << 20
             for start in stride(from: 0, to: bytes.count, by: chunk) {
                 try handle.write(contentsOf: bytes[start..<min(start + chunk, bytes.count)])
@@ -132,10 +132,11 @@ final class Progress {
     private let shown: Bool
     private var drawn = -1
 
-    init(label: String, total: Int, threshold: Int = 4 << 20) {
+    /// Shown when `total` (entries, bytes) is at least `threshold`.
+    init(label: String, total: Int, threshold: Int) {
         self.label = label
         self.total = total
-        shown = isatty(STDERR_FILENO) == 1 && total >= (label == "Checking" ? 20_000 : threshold)
+        shown = isatty(STDERR_FILENO) == 1 && total >= threshold
     }
 
     func advance(to done: Int) {
