@@ -35,7 +35,7 @@ struct CaptureTests {
         try group.succeed(3, ["share", texts[1]])
         try group.succeed(1, ["checkin", "--mood", "2", "--note", texts[2], "--to", "Member2"])
         try group.succeed(1, ["meeting", "end"])
-        let converged = try group.eventually(within: 20) { Set(try (1...3).map { try group.status($0).digest }).count == 1 }
+        let converged = try eventually(timeout: .seconds(20)) { Set(try (1...3).map { try group.status($0).digest }).count == 1 }
         #expect(converged)
         let statuses = try (1...3).map { try group.status($0) }
         let groupID = try JSONSerialization.jsonObject(with: Data(try group.succeed(1, ["status", "--json"]).utf8)) as? [String: Any]

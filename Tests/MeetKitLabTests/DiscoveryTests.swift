@@ -22,7 +22,7 @@ struct DiscoveryTests {
 
         for host in 1...3 { try group.startNode(host) }
         var digests: [String] = []
-        let converged = try group.eventually(within: 30) {
+        let converged = try eventually(timeout: .seconds(30)) {
             digests = try (1...3).map { try group.status($0).digest }
             return Set(digests).count == 1
         }
@@ -32,7 +32,7 @@ struct DiscoveryTests {
         // Everyone lists the other two: advertised and connected.
         for host in 1...3 {
             var peers: [LabGroup.Peer] = []
-            let listed = try group.eventually {
+            let listed = try eventually(timeout: .seconds(20)) {
                 peers = try group.peers(host)
                 return Set(peers.filter { $0.connected && $0.advertised }.map(\.member))
                     == Set(members.enumerated().filter { $0.offset != host - 1 }.map(\.element))
@@ -44,14 +44,14 @@ struct DiscoveryTests {
 
         // A new entry on one reaches the others at once (pushed, not polled).
         try group.succeed(2, ["share", "Live from host 2."])
-        let pushed = try group.eventually(within: 5) { Set(try (1...3).map { try group.status($0).digest }).count == 1 }
+        let pushed = try eventually(timeout: .seconds(5)) { Set(try (1...3).map { try group.status($0).digest }).count == 1 }
         #expect(pushed, "the live share did not reach every host within 5 s")
 
         // Host 3 vanishes without a goodbye: the others notice through their own heartbeats.
         try group.cutOff(3)
         for host in 1...2 {
             var peers: [LabGroup.Peer] = []
-            let noticed = try group.eventually(within: 45) {
+            let noticed = try eventually(timeout: .seconds(45)) {
                 peers = try group.peers(host)
                 return peers.contains { $0.member == members[2] && !$0.connected }
             }
@@ -91,7 +91,7 @@ struct DiscoveryTests {
         group.stopNode(1)
         try group.startNode(1)
         var second: (instance: String, token: String, line: String)?
-        let republished = try group.eventually {
+        let republished = try eventually(timeout: .seconds(20)) {
             second = try advertSeenByAvahi(group, from: 2)
             return second.map { $0.instance != first.instance } ?? false
         }
@@ -121,7 +121,7 @@ struct DiscoveryTests {
         try group.succeed(2, ["group", "join", "-", "--peer", address], input: code + "\n")
         try group.startNode(2, ["--peer", address])
         try group.succeed(2, ["share", "Sent without DNS-SD."])
-        let converged = try group.eventually { try group.status(1).digest == group.status(2).digest }
+        let converged = try eventually(timeout: .seconds(20)) { try group.status(1).digest == group.status(2).digest }
         #expect(converged, "\(group.logText(1))\n---\n\(group.logText(2))")
 
         let doctor = try group.meetkit(1, ["doctor"])
@@ -134,9 +134,9 @@ struct DiscoveryTests {
         Thread.sleep(forTimeInterval: 6)
         #expect(group.logText(1).components(separatedBy: "DNS-SD is unavailable").count - 1 == 1, "\(group.logText(1))")
         try group.lab.avahiStart(1)
-        let resumed = group.eventually(within: 15) { group.logText(1).contains("DNS-SD is available again") }
+        let resumed = eventually(timeout: .seconds(15)) { group.logText(1).contains("DNS-SD is available again") }
         #expect(resumed, "\(group.logText(1))")
-        let advertising = group.eventually(within: 10) { group.logText(1).contains("advertising") }
+        let advertising = eventually(timeout: .seconds(10)) { group.logText(1).contains("advertising") }
         #expect(advertising)
         let healthy = try group.meetkit(1, ["doctor"])
         #expect(healthy.stdout.contains("ok      dns-sd"), "\(healthy.stdout)")

@@ -108,16 +108,6 @@ final class LabGroup: @unchecked Sendable {
     func peers(_ host: Int) throws -> [Peer] {
         try JSONDecoder().decode([Peer].self, from: Data(try succeed(host, ["peers", "--json"]).utf8))
     }
-
-    /// Polls `condition` every 200 ms until it holds or `seconds` pass.
-    func eventually(within seconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while try !condition() {
-            guard Date() < deadline else { return false }
-            usleep(200_000)
-        }
-        return true
-    }
 }
 
 struct LabGroupFailure: Error {}

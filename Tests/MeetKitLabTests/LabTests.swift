@@ -18,13 +18,13 @@ struct LabTests {
         let log = scratch.file("publish.log")
         _ = try lab.spawn(1, ["avahi-publish", "-s", instance, "_meetkit._tcp", "7420", "v=1", "t=abc"], log: log)
         try #require(
-            await eventually { scratch.read(log).contains("Established under name '\(instance)'") },
+            eventually(timeout: .seconds(15)) { scratch.read(log).contains("Established under name '\(instance)'") },
             "avahi-publish on h1 did not register the service: \(scratch.read(log))")
 
         // Avahi on host 2: `-p` prints "=;eth0;IPv4;NAME;TYPE;DOMAIN;HOST;ADDRESS;PORT;TXT".
         var fields: [String] = []
         var seen = ""
-        let resolved = try await eventually {
+        let resolved = try eventually(timeout: .seconds(15)) {
             seen = try lab.run(2, ["avahi-browse", "-rpt", "_meetkit._tcp"]).stdout
             fields = seen.split(separator: "\n").map { $0.split(separator: ";", omittingEmptySubsequences: false).map(String.init) }
                 .first { $0.count == 10 && $0[0] == "=" && $0[3] == instance } ?? []
@@ -119,14 +119,6 @@ struct LabTests {
     }
 
     /// Checks `condition` every 200 ms until it holds (true) or `seconds` have passed (false).
-    private func eventually(within seconds: Double = 15, _ condition: () throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while try !condition() {
-            guard Date() < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return true
-    }
 }
 
 /// One line of zeroconf_browse.py.

@@ -1,4 +1,5 @@
 import Foundation
+import MeetKitTestSupport
 import Testing
 
 /// Members' nodes as separate `meetkit` processes on loopback reach the same log.

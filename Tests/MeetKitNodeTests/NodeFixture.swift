@@ -309,20 +309,6 @@ struct RunningNode: Sendable {
     var address: String { "127.0.0.1:\(port)" }
 }
 
-// MARK: - Waiting
-
-/// Polls `condition` every `interval` until it holds or `timeout` passes; true if it held.
-func eventually(
-    timeout: Duration, interval: Duration = .milliseconds(200), _ condition: () throws -> Bool
-) rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try condition() { return true }
-        guard ContinuousClock.now < deadline else { return false }
-        Thread.sleep(forTimeInterval: interval.seconds)
-    }
-}
-
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

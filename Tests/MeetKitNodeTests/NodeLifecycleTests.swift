@@ -1,6 +1,7 @@
 import Foundation
 import MeetKitCore
 import MeetKitCrypto
+import MeetKitTestSupport
 import Testing
 
 /// `meetkit run` as a long-running process: what `peers` shows, and how it stops.

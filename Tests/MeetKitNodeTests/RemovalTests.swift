@@ -2,6 +2,7 @@ import Foundation
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
+import MeetKitTestSupport
 import Testing
 
 /// Removing a member with running nodes (Protocol/epochs.md): the removed member's own node

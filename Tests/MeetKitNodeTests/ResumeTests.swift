@@ -2,6 +2,7 @@ import Foundation
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
+import MeetKitTestSupport
 import Testing
 
 /// A sync cut short by `kill -9` resumes where it stopped: nothing lost, nothing twice.

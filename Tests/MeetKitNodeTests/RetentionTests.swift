@@ -2,6 +2,7 @@ import Foundation
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
+import MeetKitTestSupport
 import Testing
 
 /// Expiry and redaction with running nodes (Protocol/retention.md): the bodies are gone from
