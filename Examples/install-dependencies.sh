@@ -20,6 +20,7 @@ packages=(
                                  # only under systemd; the lab never runs it outside its hosts)
   avahi-utils                    # the lab tests: avahi-publish, avahi-browse
   tcpdump                        # the lab tests: capture a meeting on the wire, search it
+  nftables                       # the lab tests: cut, heal and make lossy the links between hosts
 )
 
 sudo=""
