@@ -88,7 +88,9 @@ public struct NodeService: Service {
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
                     let address = connection.channel.remoteAddress.map(\.hostAndPort) ?? "unknown"
-                    guard let token = await gate.enter(connection.channel.remoteAddress?.ipAddress ?? "unknown") else {
+                    let channel = connection.channel
+                    let host = channel.remoteAddress?.ipAddress ?? "unknown"
+                    guard let token = await gate.enter(host, close: { channel.close(promise: nil) }) else {
                         // Closed through the async channel, which also finishes its writer.
                         try? await connection.executeThenClose { _, _ in }
                         continue
@@ -99,7 +101,12 @@ public struct NodeService: Service {
                                 Task { await gate.leave(token) }
                             }
                         } catch {
-                            logger.notice("connection refused", metadata: ["address": "\(address)", "reason": "\(error)"])
+                            let (log, unlogged) = await gate.shouldLogFailure(from: host)
+                            if log {
+                                logger.notice(
+                                    "connection refused",
+                                    metadata: ["address": "\(address)", "reason": "\(error)", "unlogged since": "\(unlogged)"])
+                            }
                         }
                         await gate.leave(token)
                     }

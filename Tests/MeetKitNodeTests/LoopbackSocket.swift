@@ -101,6 +101,18 @@ final class LoopbackSocket {
         return outcome
     }
 
+    /// What the peer has done so far, asked without waiting: closed (FIN or reset), sent
+    /// something, or neither.
+    enum State { case open, sentBytes, closed }
+
+    func state() -> State {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        if n > 0 { return .sentBytes }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return .open }
+        return .closed
+    }
+
     /// Exactly `count` bytes, or nil if the peer closed or `timeout` passed first.
     func read(exactly count: Int, timeout: Duration) -> [UInt8]? {
         let outcome = receive(timeout: timeout, limit: count)
