@@ -64,6 +64,10 @@ enum Link {
             } catch InboundBytes.Error.closed {
                 timeout.cancel()
                 throw Failure.handshake("the peer closed the connection (wrong network key or member key, or timed out)")
+            } catch let error where !(error is Failure || error is CancellationError) {
+                // A reset or a write after the peer closed: NIO's wording means nothing to a user.
+                timeout.cancel()
+                throw Failure.handshake("the connection was reset or closed")
             }
             timeout.cancel()
 

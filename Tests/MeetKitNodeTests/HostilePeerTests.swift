@@ -3,10 +3,12 @@ import MeetKitCore
 import MeetKitCrypto
 import MeetKitProtocol
 import MeetKitStore
+import MeetKitTestSupport
 import Testing
 
-/// Strangers, broken peers, a non-member holding the network key, a replayed handshake and an
-/// oversize frame: each is refused within the handshake timeout, while a member keeps syncing.
+/// Strangers, broken peers, a non-member holding the network key, a replayed handshake, an
+/// oversize frame and replayed entries: each is refused within the handshake timeout (or, for
+/// the entries, stored no second time), while a member keeps syncing.
 @Suite(.serialized) struct HostilePeerTests {
     /// The node's handshake timeout (Protocol/sync.md §Timeouts and limits) and our slack.
     static let handshakeTimeout: Duration = .seconds(5)
@@ -62,6 +64,7 @@ import Testing
                 ("non-member", { try Self.nonMember(port: port, networkKey: networkKey, server: anaID, $0) }),
                 ("replay", { try Self.replay(port: port, networkKey: networkKey, identity: calIdentity, server: anaID, $0) }),
                 ("oversize", { try Self.oversize(port: port, networkKey: networkKey, identity: calIdentity, server: anaID, $0) }),
+                ("replayed entries", { try Self.replayEntries(port: port, networkKey: networkKey, identity: calIdentity, server: anaID, $0) }),
             ]
             let running = DispatchGroup()
             for (name, probe) in probes {
@@ -89,6 +92,14 @@ import Testing
             let authors = Set(log.compactMap { $0["author"] as? String })
             #expect(authors == [a.member, b.member, try cal.status().member], "\(authors)")
             #expect(node.process.isRunning)
+            Figures.record("hostile peers", "replayed handshakes accepted", findings.counts["replayed handshake accepted", default: 0])
+            let ids = try ana.logIDs()
+            #expect(Set(ids).count == ids.count, "the log holds an entry twice")
+            let groups = try ana.succeed(["status", "--json"]).object()["groups"] as? [[String: Any]] ?? []
+            #expect(groups.allSatisfy { ($0["quarantined"] as? [Any])?.isEmpty == true }, "a replay quarantined a feed: \(groups)")
+            Figures.record(
+                "hostile peers", "replayed entries stored again",
+                "\(ids.count - Set(ids).count) of \(findings.counts["entries replayed", default: 0])")
             #expect(node.process.stop(), "meetkit run ignored SIGTERM")
             #expect(node.process.status == 0, "\(node.process.result())")
         }
@@ -157,6 +168,32 @@ import Testing
         let outcome = socket.receive(timeout: handshakeTimeout + slack)
         findings.check(outcome.bytes.isEmpty, "a replayed authenticate got \(outcome.bytes.count) bytes back")
         findings.check(outcome.closed, "the node kept a replayed handshake open")
+        if !outcome.bytes.isEmpty || !outcome.closed { findings.count("replayed handshake accepted") }
+    }
+
+    /// (g) A member takes every entry the node sends, then sends them all back in a new
+    /// session as if they were new: the node stores none of them again.
+    static func replayEntries(port: Int, networkKey: SecretBytes, identity: SigningKey, server: PublicKey, _ findings: Findings) throws {
+        func session(replaying replayed: [RawEntry]) throws -> [RawEntry] {
+            let socket = try LoopbackSocket(port: port)
+            let handshake = try socket.handshake(networkKey: networkKey, identity: identity, serverKey: server)
+            var encryptor = BoxStream.Encryptor(handshake: handshake.result)
+            socket.send(encryptor.seal(MessageFramer.frame(.have(VersionVector()))))
+            let reply = openReply(socket.receive(timeout: .seconds(2)).bytes, handshake: handshake.result)
+            if !replayed.isEmpty {
+                socket.send(encryptor.seal(MessageFramer.frame(.entries(replayed)) + MessageFramer.frame(.caughtUp)))
+                _ = socket.receive(timeout: .seconds(1))
+            }
+            socket.send(encryptor.goodbye())
+            return reply.messages.flatMap { message -> [RawEntry] in
+                if case .entries(let entries) = message { return entries }
+                return []
+            }
+        }
+        let entries = try session(replaying: [])
+        findings.check(!entries.isEmpty, "the node sent a member no entries")
+        for _ in entries { findings.count("entries replayed") }
+        _ = try session(replaying: entries)
     }
 
     /// (f) A member announcing a 2 MiB message: the node closes at once, without waiting for
@@ -201,6 +238,7 @@ final class Findings: @unchecked Sendable {
     private let lock = NSLock()
     private var problemList: [String] = []
     private var countsByName: [String: Int] = [:]
+    private var longestByName: [String: Duration] = [:]
 
     var problems: [String] { lock.withLock { problemList } }
     var counts: [String: Int] { lock.withLock { countsByName } }
@@ -214,6 +252,13 @@ final class Findings: @unchecked Sendable {
     func count(_ name: String) {
         lock.withLock { countsByName[name, default: 0] += 1 }
     }
+
+    /// Keeps the longest `duration` recorded under `name`.
+    func record(_ name: String, _ duration: Duration) {
+        lock.withLock { longestByName[name] = max(longestByName[name] ?? .zero, duration) }
+    }
+
+    func longest(_ name: String) -> Duration { lock.withLock { longestByName[name] ?? .zero } }
 }
 
 extension WireMessage {
