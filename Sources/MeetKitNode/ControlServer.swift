@@ -64,7 +64,10 @@ public enum ControlServer {
             }
             var line = try JSONEncoder().encode(reply)
             line.append(UInt8(ascii: "\n"))
-            try await outbound.write(ByteBuffer(bytes: line))
+            // Through the channel, to wait until every byte is written out: the writer's
+            // `write` returns once the reply is queued, and the close that follows would drop
+            // whatever of a large reply the socket's buffer had not taken yet.
+            try await connection.channel.writeAndFlush(ByteBuffer(bytes: line))
         }
     }
 }
@@ -72,7 +75,8 @@ public enum ControlServer {
 /// The command line's side of the control socket, in plain POSIX: a command that finds a
 /// node running hands its command line over instead of opening the (locked) store.
 public enum ControlClient {
-    /// The node's reply, or nil when no node is listening at `path`.
+    /// The node's reply, or nil when no node is listening at `path`. Throws if a node took
+    /// the request but its reply did not arrive whole.
     public static func send(_ request: ControlRequest, to path: String) throws -> ControlReply? {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
@@ -102,7 +106,10 @@ public enum ControlClient {
             guard n > 0 else { break }
             response += buffer[0..<n]
         }
-        return try? JSONDecoder().decode(ControlReply.self, from: Data(response))
+        guard let reply = try? JSONDecoder().decode(ControlReply.self, from: Data(response)) else {
+            throw NodeError.unreachable("The running node's reply was cut off; try again.")
+        }
+        return reply
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {

@@ -76,6 +76,23 @@ import Testing
 
     /// SIGTERM ends `meetkit run` with status 0, while it has a live session either way, and
     /// removes the control socket; commands then open the store themselves again.
+    /// A reply far larger than the socket's buffer (`log --json` of 3,000 entries, ~1.3 MB)
+    /// arrives whole through the control socket, every time.
+    @Test func aLargeReplyThroughTheControlSocketArrivesWhole() throws {
+        try withCluster { cluster in
+            let ana = cluster.member("Ana")
+            try ana.initialize()
+            try ana.succeed(["group", "create", "Circle"])
+            try ResumeTests.appendShares(3_000, home: ana.home, passphrase: cluster.passphrase)
+            let node = try ana.run()
+            for attempt in 1...5 {
+                let log = try ana.meetkit(["log", "--json"], timeout: .seconds(30))
+                #expect(log.status == 0 && (try? log.array().count) ?? 0 > 3_000, "attempt \(attempt): \(log.status) \(log.stderr)")
+            }
+            #expect(node.process.isRunning)
+        }
+    }
+
     @Test func sigtermStopsTheNodeCleanly() throws {
         try withCluster { cluster in
             let (anaNode, benNode) = try Self.connectedPair(cluster)
