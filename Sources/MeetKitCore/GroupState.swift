@@ -88,7 +88,9 @@ public struct GroupState: Sendable {
         // (the only other, redaction, is known from the log).
         if item.entry.body == nil { return .expired }
         if case .share(let share)? = item.content, let expires = share.expires, expires <= now { return .expired }
-        if retention > 0, item.entry.header.timestamp + retention <= now { return .expired }
+        // The timestamp is whatever its author signed: one so late that this overflows never expires.
+        let expiry = item.entry.header.timestamp.addingReportingOverflow(retention)
+        if retention > 0, !expiry.overflow, expiry.partialValue <= now { return .expired }
         return nil
     }
 
