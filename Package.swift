@@ -57,6 +57,10 @@ let package = Package(
         .executableTarget(name: "meetkit-devtool", dependencies: ["MeetKitStore"]),
         .executableTarget(name: "meetkit-embedding-example", dependencies: ["MeetKitStore"], path: "Examples/Embedding"),
 
+        // MARK: Fuzzing (Tests/Fuzz/README.md)
+        .target(name: "MeetKitFuzzTargets", dependencies: ["MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"], path: "Tests/Fuzz/Targets"),
+        .executableTarget(name: "meetkit-fuzz", dependencies: ["MeetKitFuzzTargets"], path: "Tests/Fuzz/Main"),
+
         // MARK: Tests
         .target(name: "MeetKitTestSupport", path: "Tests/MeetKitTestSupport"),
         .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
@@ -66,6 +70,7 @@ let package = Package(
         .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
         .testTarget(name: "MeetKitInteropTests", dependencies: ["MeetKitTestSupport", "meetkit", "meetkit-devtool", "MeetKitCore", "MeetKitProtocol"]),
         .testTarget(name: "MeetKitLabTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"]),
+        .testTarget(name: "MeetKitFuzzTests", dependencies: ["MeetKitFuzzTargets", "MeetKitTestSupport"]),
         .testTarget(
             name: "MeetKitCLITests",
             dependencies: [
