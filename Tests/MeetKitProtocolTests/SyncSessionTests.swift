@@ -295,6 +295,14 @@ struct WireMessageTests {
         if bytes.count > 1 { #expect(WireMessage(decoding: Array(bytes.dropLast())) != message) }
     }
 
+    /// A reason longer than 256 bytes is cut at a character, never inside one (which made the
+    /// whole message malformed: found while fuzzing).
+    @Test func aLongRefusalReasonIsCutBetweenCharacters() {
+        let reason = "a" + String(repeating: "é", count: 300)
+        let decoded = WireMessage(decoding: WireMessage.refused(reason: reason).encoded())
+        #expect(decoded == .refused(reason: "a" + String(repeating: "é", count: 127)))
+    }
+
     @Test func unknownAndEmptyAreRefused() {
         #expect(WireMessage(decoding: []) == nil)
         #expect(WireMessage(decoding: [0]) == nil)

@@ -86,7 +86,13 @@ public enum WireMessage: Hashable, Sendable {
             w.write(sealed)
         case .refused(let reason):
             w.write(Tag.refused.rawValue)
-            w.write(Array(reason.utf8.prefix(Self.maximumReasonLength)))
+            // Whole characters only: a cut through one would make the message malformed.
+            var bytes: [UInt8] = []
+            for character in reason {
+                guard bytes.count + character.utf8.count <= Self.maximumReasonLength else { break }
+                bytes += character.utf8
+            }
+            w.write(bytes)
         }
         return w.bytes
     }
