@@ -21,11 +21,36 @@ enum FileSystem {
         return Int(info.st_size)
     }
 
+    /// Whether the file system holding `path` has (nearly) no room left: less than 1 MiB that
+    /// this process may use.
+    static func isFull(_ path: String) -> Bool {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return false }
+        let blocks = geteuid() == 0 ? info.f_bfree : info.f_bavail
+        return UInt64(blocks) * UInt64(info.f_frsize) < 1 << 20
+    }
+
     static func read(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StoreError(.io, "Cannot read \(path).")
         }
         return [UInt8](data)
+    }
+
+    /// Creates the directory `path` (mode 0700) and any missing parent, each durably: a new
+    /// directory's entry is on disk only once its parent has been synced.
+    static func createDirectory(_ path: String) throws {
+        var missing: [String] = []
+        var level = (path as NSString).standardizingPath
+        while !exists(level) && level != "/" && !level.isEmpty {
+            missing.append(level)
+            level = (level as NSString).deletingLastPathComponent
+        }
+        for directory in missing.reversed() {
+            guard mkdir(directory, 0o700) == 0 || errno == EEXIST else { throw ioError("create", directory) }
+            let parent = (directory as NSString).deletingLastPathComponent
+            try syncDirectory(parent.isEmpty ? "." : parent)
+        }
     }
 
     /// Writes `bytes` to `path` so that after a crash either the old or the new file is there,

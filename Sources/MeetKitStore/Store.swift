@@ -61,18 +61,13 @@ public final class Store {
         do { _ = try EntryContent.profile(pseudonym: pseudonym).encoded() } catch {
             throw StoreError(.invalidContent, "The name cannot be used: \(error.explanation).")
         }
-        do {
-            try FileManager.default.createDirectory(
-                atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw FileSystem.ioError("create", directory.path)
-        }
+        try FileSystem.createDirectory(directory.path)
         guard FileSystem.isWritableDirectory(directory.path) else { throw FileSystem.ioError("write in", directory.path) }
         let lock = try DirectoryLock(path: directory.lock)
         guard !FileSystem.exists(directory.keystore) else {
             throw StoreError(.alreadyInitialized, "\(directory.path) already holds a MeetKit node; nothing was changed.")
         }
-        guard !FileSystem.exists(directory.database) else {
+        guard try !FileSystem.exists(directory.database) || removeLeftoverOfInterruptedCreate(directory) else {
             throw StoreError(
                 .alreadyInitialized,
                 "\(directory.path) holds a log but no keystore; move it aside before running init again.")
@@ -91,6 +86,31 @@ public final class Store {
         // The keystore comes last: its presence is what marks a node as set up.
         try FileSystem.writeAtomically(sealedKeystore, to: directory.keystore)
         return store
+    }
+
+    /// Removes the log a `create` cut short (by a crash or power cut) left without a keystore,
+    /// if it holds no entry; true if it did (or there was none). Without its keystore a log
+    /// cannot be read by anyone, but one that holds entries is left for the member to decide.
+    private static func removeLeftoverOfInterruptedCreate(_ directory: DataDirectory) throws -> Bool {
+        let entries: Int
+        do {
+            let queue = try DatabaseQueue(path: directory.database)
+            defer { try? queue.close() }
+            entries = try queue.read { db in
+                try db.tableExists("entries") ? try Int.fetchOne(db, sql: "SELECT count(*) FROM entries") ?? 0 : 0
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
+            entries = 0  // Its first page never reached the disk.
+        } catch {
+            return false
+        }
+        guard entries == 0 else { return false }
+        for name in ["log.sqlite", "log.sqlite-wal", "log.sqlite-shm", "log.sqlite-journal", "keystore.tmp"] {
+            let path = directory.file(name)
+            guard unlink(path) == 0 || errno == ENOENT else { throw FileSystem.ioError("remove", path) }
+        }
+        try FileSystem.syncDirectory(directory.path)
+        return true
     }
 
     /// Opens the node in `directory`, unlocking it with `passphrase`.
@@ -490,6 +510,10 @@ public final class Store {
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
             return StoreError(.readOnly, "Cannot write the log \(path): the data directory must be writable.")
         case .SQLITE_FULL:
+            return StoreError(.diskFull, "The disk holding \(path) is full; nothing was written.")
+        case .SQLITE_IOERR where FileSystem.isFull(directory.path):
+            // SQLite reports a full disk as SQLITE_FULL only for its main files: growing the
+            // -shm index, say, fails with a plain I/O error.
             return StoreError(.diskFull, "The disk holding \(path) is full; nothing was written.")
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StoreError(.busy, "The log \(path) is in use by another process; try again.")

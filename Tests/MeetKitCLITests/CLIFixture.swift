@@ -72,34 +72,8 @@ final class CLISession: @unchecked Sendable {
     func run(
         _ program: String, _ arguments: [String], env overrides: [String: String?] = [:], label: [String]? = nil
     ) throws -> CLIResult {
-        let id = UUID().uuidString
-        let outURL = root.appendingPathComponent("out-\(id)")
-        let errURL = root.appendingPathComponent("err-\(id)")
-        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-              FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        else { throw CocoaError(.fileWriteUnknown) }
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let out = try FileHandle(forWritingTo: outURL)
-        let err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        process.environment = environment(overrides)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        let result = CLIResult(
-            arguments: label ?? [program] + arguments,
-            status: process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus,
-            stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+        var result = try Run.program(program, arguments, environment: environment(overrides), in: root)
+        result = CLIResult(arguments: label ?? [program] + arguments, status: result.status, stdout: result.stdout, stderr: result.stderr)
         lock.withLock { printed.append(result.stdout + "\n" + result.stderr) }
         return result
     }
