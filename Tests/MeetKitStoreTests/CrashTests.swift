@@ -12,9 +12,10 @@ import Testing
 
 /// "An entry that the CLI reported as written survives a crash": a writer is killed with
 /// SIGKILL at random moments, again and again on the same log, and every entry it had
-/// acknowledged must still be there, with the chain and SQLite's integrity intact.
+/// acknowledged must still be there, with the chain and SQLite's integrity intact, and the
+/// store must open again (as the node does when it restarts) after every kill.
 @Suite struct CrashTests {
-    static let rounds = 20
+    static let rounds = Figures.sized(ci: 20, long: 200)
 
     @Test func everyAcknowledgedEntrySurvivesKillNine() throws {
         let devtool = try BuiltProducts.executable("meetkit-devtool")
@@ -22,6 +23,10 @@ import Testing
         let group = try Fixture.populate(home, shares: 0)
         var acknowledged: Set<String> = []
         var generator = SystemRandomNumberGenerator()
+        var killed = 0
+        var lost = 0
+        var reopened = 0
+        var verified = 0
 
         for round in 1...Self.rounds {
             let writer = try AppendLoop(devtool: devtool, home: home, count: 100_000)
@@ -33,6 +38,7 @@ import Testing
             usleep(UInt32.random(in: 50_000...400_000, using: &generator))
             let lines = writer.killAndCollect()
             #expect(writer.terminationSignal == SIGKILL, "round \(round): the writer ended on its own; stderr: \(writer.standardError())")
+            if writer.terminationSignal == SIGKILL { killed += 1 }
 
             let ids = try lines.map { line -> String in
                 let fields = line.split(separator: " ")
@@ -44,19 +50,28 @@ import Testing
             acknowledged.formUnion(ids)
             #expect(acknowledged.count == before + ids.count, "round \(round): an acknowledged id was repeated")
 
+            // The store reopens, as the node does when it restarts, then verifies.
             do {
                 let store = try Fixture.open(home)
+                reopened += 1
                 let stored = Set(store.log(of: group).map(\.entry.id.hex))
                 let missing = acknowledged.subtracting(stored)
+                lost += missing.count
                 #expect(missing.isEmpty, "round \(round): \(missing.count) acknowledged entries are missing")
                 let report = try store.verify()
                 #expect(report.entries == stored.count && report.feeds == 1)
             }
             let queue = try DatabaseQueue(path: home.directory.database)
-            #expect(try queue.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
+            let integrity = try queue.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+            #expect(integrity == ["ok"])
             try queue.close()
+            if integrity == ["ok"] { verified += 1 }
         }
 
+        Figures.record("crash", "kill -9 during append: runs", killed)
+        Figures.record("crash", "kill -9 during append: acknowledged entries checked", acknowledged.count)
+        Figures.record("crash", "kill -9 during append: lost acknowledged entries", lost)
+        Figures.record("crash", "kill -9 during append: store reopened and verified (SQLite integrity included)", "\(min(reopened, verified)) of \(Self.rounds)")
         // Not vacuous: every round acknowledged at least one entry, and many were written in all.
         #expect(acknowledged.count >= Self.rounds)
     }
