@@ -4,15 +4,15 @@ import MeetKitTestSupport
 import Testing
 
 /// A libFuzzer run of every target inside `swift test`, so that CI fuzzes every change: a few
-/// seconds a target (ten minutes with MEETKIT_LONG=1), after building the sanitizer binary in
+/// seconds a target (five minutes with MEETKIT_LONG=1), after building the sanitizer binary in
 /// `.build-fuzz/sanitizer` (about a minute cold). Any crash fails the test and is saved under
 /// `Tests/Fuzz/crashes/`.
 @Suite struct FuzzRunTests {
     @Test(
         .enabled(if: FuzzRun.toolchainHasLibFuzzer, "this Swift toolchain has no libFuzzer (libclang_rt.fuzzer), so nothing can be fuzzed"),
-        .timeLimit(.minutes(Figures.sized(ci: 10, long: 90))))
+        .timeLimit(.minutes(Figures.sized(ci: 10, long: 45))))
     func everyTargetRunsWithoutACrash() throws {
-        let seconds = Figures.sized(ci: 10, long: 600)
+        let seconds = Figures.sized(ci: 10, long: 300)
         let (status, output) = try FuzzRun.script(["--seconds", String(seconds)])
         for target in FuzzTarget.allCases {
             let line = output.split(separator: "\n").first { $0.hasPrefix("fuzz: \(target.rawValue) inputs ") }
