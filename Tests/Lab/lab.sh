@@ -12,7 +12,13 @@
 #   lab.sh pids LAB                   print every live recorded process: ROLE PID, one a line
 #   lab.sh down LAB                   tear the lab down (idempotent; fine after a failed `up`)
 #   lab.sh down-all                   tear down every lab under /tmp/meetkit-lab, whoever made it
-#   lab.sh check                      exit 0 if this machine can run labs, else say why
+#   lab.sh check [faults]             exit 0 if this machine can run labs (with `faults`: and
+#                                     cut, split and make links lossy), else say why
+#   lab.sh cut LAB HOST HOST          cut the link between two hosts, both ways, mDNS included
+#   lab.sh split LAB HOST...          cut every link between the hosts named and all the others
+#   lab.sh heal LAB [HOST HOST]       restore every cut link (or the one between two hosts)
+#   lab.sh loss LAB HOST PERCENT      drop PERCENT% (0-100) of the packets HOST receives; 0: none
+#   lab.sh faults LAB                 print each host's cut peers and loss: "hI cut=h2,h3 loss=20"
 #
 # What a lab is:
 #   - Network namespace LAB-br holds a bridge, br0. Each host is a network namespace LAB-hI
@@ -31,8 +37,13 @@
 #     /proc/PID/stat) makes sure a PID that was reused by another process is never signalled.
 #   - `down` signals the recorded processes and, as a safety net, every process still inside
 #     one of the lab's network namespaces; then deletes the namespaces and the state.
+#   - Faults (`cut`, `split`, `heal`, `loss`) are nftables rules inside the hosts' namespaces,
+#     in a table `inet lab` each host gets at its first fault: a set `cut` of peer addresses
+#     whose packets are dropped on eth0 both ways, and a chain `loss` that drops a share of
+#     what arrives. Deleting the namespaces (`down`) deletes the rules with them.
 #
-# Needs root and iproute2, util-linux (unshare, nsenter), dbus, avahi-daemon, avahi-utils.
+# Needs root and iproute2, util-linux (unshare, nsenter), dbus, avahi-daemon, avahi-utils; the
+# faults need nftables too.
 # Prints nothing but errors, except `up`'s one summary line and what `spawn`, `addr`, `pids`
 # are for. See dnssd-on-linux.md (shared notes) for the measurements behind these choices.
 set -euo pipefail
@@ -65,7 +76,7 @@ die() {
 }
 
 usage() {
-  sed -n '4,15s/^# \{0,1\}//p' "$0" >&2
+  sed -n '4,22s/^# \{0,1\}//p' "$0" >&2
   exit 2
 }
 
@@ -457,8 +468,162 @@ cmd_down_all() {
 }
 
 cmd_check() {
-  (($# == 0)) || usage
-  missing_requirements
+  (($# == 0)) || [[ $# == 1 && $1 == faults ]] || usage
+  missing_requirements || return 1
+  (($# == 0)) || faults_work
+}
+
+# ---------------------------------------------------------------------------------------------
+# Faults: nftables rules inside the hosts' network namespaces
+#
+# A cut drops, on both hosts, every packet on eth0 from the other host's address (input) and
+# to it (output). Multicast is cut with it, deliberately: an mDNS packet carries its sender's
+# own address, so each host's input rule drops the other's announcements and answers. That is
+# what a real partition looks like (two Wi-Fi networks, or a phone out of the hall's range):
+# nothing of a member crosses, not even its adverts, while the members on either side still
+# see each other. ARP is left alone (another nftables family): it carries no member traffic,
+# and a cut host's neighbour entry stays warm for the heal.
+#
+# Loss drops PERCENT% of the packets arriving on eth0 (unicast and multicast), chosen with
+# `numgen random`; with the same loss on every host, each packet between two hosts is lost
+# with that probability (a packet passes one input chain, its receiver's).
+
+# Runs nft in host $2's network namespace (the rules need no mount namespace).
+host_nft() {
+  local lab=$1 i=$2
+  shift 2
+  ip netns exec "$lab-h$i" nft "$@"
+}
+
+# Creates the fault table of host $2 unless it exists: no cut, no loss.
+ensure_fault_table() {
+  local lab=$1 i=$2
+  host_nft "$lab" "$i" list table inet lab >/dev/null 2>&1 && return 0
+  command -v nft >/dev/null || die "'nft' is missing: install the Debian package nftables"
+  host_nft "$lab" "$i" -f - <<RULES || die "cannot create the nftables table of h$i"
+table inet lab {
+  set cut { type ipv4_addr; }
+  chain loss { }
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "eth0" ip saddr @cut drop
+    iifname "eth0" jump loss
+  }
+  chain output {
+    type filter hook output priority filter; policy accept;
+    oifname "eth0" ip daddr @cut drop
+  }
+}
+RULES
+}
+
+# Whether nftables rules can be made in a network namespace here (a throwaway one).
+faults_work() {
+  local ns="labcheck-$$"
+  if ! command -v nft >/dev/null; then
+    echo "lab.sh: 'nft' is missing: install the Debian package nftables" >&2
+    return 1
+  fi
+  ip netns add "$ns" || return 1
+  if ! ip netns exec "$ns" nft add table inet lab 2>/dev/null; then
+    ip netns delete "$ns"
+    echo "lab.sh: nftables rules cannot be made in a network namespace (no nf_tables in the kernel?)" >&2
+    return 1
+  fi
+  ip netns delete "$ns"
+}
+
+host_address() { echo "$SUBNET.$((10 + $1))"; }
+
+# Cuts (or, with $1 = heal, restores) the link between hosts $3 and $4 of lab $2, on both.
+set_link() {
+  local action=$1 lab=$2 a=$3 b=$4 self peer element
+  ((a != b)) || die "h$a cannot be cut from itself"
+  for self in "$a" "$b"; do
+    peer=$((self == a ? b : a))
+    element="{ $(host_address "$peer") }"
+    ensure_fault_table "$lab" "$self"
+    if [[ $action == cut ]]; then
+      host_nft "$lab" "$self" add element inet lab cut "$element"
+    elif host_nft "$lab" "$self" get element inet lab cut "$element" >/dev/null 2>&1; then
+      host_nft "$lab" "$self" delete element inet lab cut "$element"
+    fi
+  done
+}
+
+cmd_cut() {
+  (($# == 3)) || usage
+  local lab=$1 a b
+  check_lab_name "$lab"
+  a=$(host_number "$lab" "$2")
+  b=$(host_number "$lab" "$3")
+  set_link cut "$lab" "$a" "$b"
+}
+
+cmd_split() {
+  (($# >= 2)) || usage
+  local lab=$1 count host i j
+  local -A side=()
+  check_lab_name "$lab"
+  shift
+  for host in "$@"; do
+    i=$(host_number "$lab" "$host")
+    side[$i]=1
+  done
+  count=$(cat "$(state_dir "$lab")/hosts")
+  ((${#side[@]} < count)) || die "a split needs a host on the other side too"
+  for i in "${!side[@]}"; do
+    for ((j = 1; j <= count; j++)); do
+      [[ -n ${side[$j]-} ]] || set_link cut "$lab" "$i" "$j"
+    done
+  done
+}
+
+cmd_heal() {
+  (($# == 1 || $# == 3)) || usage
+  local lab=$1 count a b i
+  check_lab_name "$lab"
+  if (($# == 3)); then
+    a=$(host_number "$lab" "$2")
+    b=$(host_number "$lab" "$3")
+    set_link heal "$lab" "$a" "$b"
+    return
+  fi
+  count=$(cat "$(state_dir "$lab")/hosts" 2>/dev/null) || die "no lab '$lab'"
+  for ((i = 1; i <= count; i++)); do
+    if host_nft "$lab" "$i" list table inet lab >/dev/null 2>&1; then
+      host_nft "$lab" "$i" flush set inet lab cut
+    fi
+  done
+}
+
+cmd_loss() {
+  (($# == 3)) || usage
+  local lab=$1 i percent=$3
+  check_lab_name "$lab"
+  i=$(host_number "$lab" "$2")
+  [[ $percent =~ ^(100|[1-9]?[0-9])$ ]] || die "bad loss '$percent': use a percentage, 0-100"
+  ensure_fault_table "$lab" "$i"
+  host_nft "$lab" "$i" flush chain inet lab loss
+  ((percent == 0)) || host_nft "$lab" "$i" add rule inet lab loss numgen random mod 100 "<" "$percent" drop
+}
+
+cmd_faults() {
+  (($# == 1)) || usage
+  local lab=$1 count i listing address cut loss
+  check_lab_name "$lab"
+  count=$(cat "$(state_dir "$lab")/hosts" 2>/dev/null) || die "no lab '$lab'"
+  for ((i = 1; i <= count; i++)); do
+    cut="" loss=0
+    if listing=$(host_nft "$lab" "$i" list table inet lab 2>/dev/null); then
+      # "elements = { 10.77.0.12, 10.77.0.13 }" in the set; "numgen random mod 100 < 20 drop".
+      while read -r address; do
+        cut+="${cut:+,}h$((${address##*.} - 10))"
+      done < <(sed -n '/elements/,/}/p' <<<"$listing" | grep -o "$SUBNET\.[0-9]*" | sort -t. -k4 -n)
+      [[ $listing =~ numgen\ random\ mod\ 100\ \<\ ([0-9]+) ]] && loss=${BASH_REMATCH[1]}
+    fi
+    echo "h$i cut=$cut loss=$loss"
+  done
 }
 
 # Ends every process of lab $1, deletes its namespaces and its state. Safe to repeat, and
@@ -501,6 +666,11 @@ pids) cmd_pids "$@" ;;
 down) cmd_down "$@" ;;
 down-all) cmd_down_all "$@" ;;
 check) cmd_check "$@" ;;
+cut) cmd_cut "$@" ;;
+split) cmd_split "$@" ;;
+heal) cmd_heal "$@" ;;
+loss) cmd_loss "$@" ;;
+faults) cmd_faults "$@" ;;
 -h | --help | help) usage ;;
 *)
   echo "lab.sh: unknown command '$command'" >&2

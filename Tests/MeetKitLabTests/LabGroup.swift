@@ -97,6 +97,18 @@ final class LabGroup: @unchecked Sendable {
         try JSONDecoder().decode(Status.self, from: Data(try succeed(host, ["status", "--json"]).utf8))
     }
 
+    /// The log digest of each host in `hosts`, in that order.
+    func digests(_ hosts: some Sequence<Int>) throws -> [String] {
+        try hosts.map { try status($0).digest }
+    }
+
+    /// The texts of the shares in `host`'s log (`meetkit log --json`).
+    func sharedTexts(_ host: Int) throws -> Set<String> {
+        struct Line: Decodable { let text: String? }
+        let lines = try JSONDecoder().decode([Line].self, from: Data(try succeed(host, ["log", "--json"]).utf8))
+        return Set(lines.compactMap(\.text))
+    }
+
     struct Peer: Decodable {
         let member: String
         let name: String

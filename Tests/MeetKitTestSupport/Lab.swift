@@ -22,6 +22,10 @@ public final class Lab: Sendable {
     /// Whether labs can run here: as root, with every tool lab.sh needs (`lab.sh check`).
     public static let isSupported: Bool = (try? runScript(["check"]).status) == 0
 
+    /// Whether labs here can also cut links and lose packets: nftables works in a network
+    /// namespace (`lab.sh check faults`).
+    public static let canInjectFaults: Bool = (try? runScript(["check", "faults"]).status) == 0
+
     /// Makes a lab of `hosts` hosts, each with its avahi-daemon ready (about 1.2 s).
     public init(hosts: Int) throws {
         precondition(hosts >= 1, "a lab has at least one host")
@@ -72,6 +76,40 @@ public final class Lab: Sendable {
     /// Starts `host`'s avahi-daemon again (restarts it if it runs) and waits until it is ready.
     public func avahiStart(_ host: Int) throws {
         try Self.succeed(["avahi-start", name, hostName(host)])
+    }
+
+    // MARK: Faults
+
+    /// Cuts the link between hosts `a` and `b` both ways, their mDNS included, as if they were
+    /// on two networks; each still reaches every other host.
+    public func cut(_ a: Int, _ b: Int) throws {
+        try Self.succeed(["cut", name, hostName(a), hostName(b)])
+    }
+
+    /// Cuts every link between the hosts in `side` and the others: a partition in two.
+    public func split(_ side: some Sequence<Int>) throws {
+        try Self.succeed(["split", name] + side.map(hostName))
+    }
+
+    /// Restores every cut link (packet loss stays as set).
+    public func heal() throws {
+        try Self.succeed(["heal", name])
+    }
+
+    /// Restores the link between hosts `a` and `b`.
+    public func heal(_ a: Int, _ b: Int) throws {
+        try Self.succeed(["heal", name, hostName(a), hostName(b)])
+    }
+
+    /// Drops `percent`% (0...100) of the packets arriving at `host`, chosen at random; 0 ends it.
+    public func setLoss(_ percent: Int, on host: Int) throws {
+        precondition((0...100).contains(percent), "a loss is 0...100 %, not \(percent)")
+        try Self.succeed(["loss", name, hostName(host), String(percent)])
+    }
+
+    /// The faults in place, one host a line: "h1 cut=h3,h4 loss=20".
+    public func faults() throws -> String {
+        try Self.succeed(["faults", name])
     }
 
     /// The lab's processes that are still running as recorded: every host's holder, dbus and

@@ -77,6 +77,25 @@ final class DNSSD: @unchecked Sendable {
         }
     }
 
+    /// Browses afresh, keeping the adverts: the daemon asks the network again at once, and
+    /// every instance it lists (cached, or answering now) is looked up and reported again.
+    /// A browse that has run for a while asks only about once an hour, so without this an
+    /// advert missed during a partition, or one whose lookup failed, stays unseen.
+    func browseAgain() {
+        queue.sync {
+            guard running, let old = browser else { return }
+            old.close()
+            for handle in lookups.values { handle.close() }
+            lookups = [:]
+            present = [:]
+            do {
+                browser = try startBrowsing()
+            } catch {
+                fail((error as? Failure)?.code ?? -65537)
+            }
+        }
+    }
+
     /// Withdraws the adverts (sending goodbyes) and stops browsing.
     func stop() {
         queue.sync { stopOnQueue() }

@@ -12,13 +12,18 @@ import MeetKitProtocol
 actor Discovery {
     /// How often discovery checks that it is running and that its adverts name every group.
     static let retryInterval = Duration.seconds(5)
-    /// A member that has not answered for this long is no longer dialled, until it advertises
-    /// anew (a host that vanished without a goodbye stays listed for over an hour).
+    /// A member that has not answered for this long is no longer dialled, until its advert is
+    /// found again: published anew, or looked up afresh while browsing again (a host that
+    /// vanished without a goodbye stays listed for over an hour, but stops resolving).
     static let giveUpAfter = Duration.seconds(60)
     /// Once its own advert is out, the member with the greater key waits this long before
     /// dialling, so two members who find each other at once make one connection, not two.
     /// Before that, no one can have found it, so it dials at once.
     static let dialGrace = Duration.seconds(2)
+    /// While a member of our groups has neither a session nor a dialler (never seen, or given
+    /// up on), discovery browses afresh this often: once a partition heals, a member whose
+    /// advert was missed or whose dials failed for `giveUpAfter` is found, and dialled, again.
+    static let browseAgainInterval = Duration.seconds(30)
 
     /// An advert that opened under one of our groups' network keys.
     struct Sighting {
@@ -47,6 +52,8 @@ actor Discovery {
     private var dialers: [MemberKey: Task<Void, Never>] = [:]
     /// Whether an advert of ours is published (its name probe done): others may dial us.
     private var visible = false
+    /// When DNS-SD last started browsing, afresh or from scratch.
+    private var browsed = ContinuousClock.now
 
     init(node: Node, port: UInt16, logger: Logger) {
         self.node = node
@@ -75,12 +82,28 @@ actor Discovery {
         for dialer in dialers.values { dialer.cancel() }
     }
 
-    /// Starts DNS-SD if it is not running, publishes afresh when the groups changed, and
-    /// dials members who became known since their advert was seen.
+    /// Starts DNS-SD if it is not running, publishes afresh when the groups changed, dials
+    /// members who became known since their advert was seen, and browses afresh while a
+    /// member is out of reach.
     private func maintain() async {
         let epochs = await node.epochs()
         if available != true || epochs != published { start(epochs: epochs, keys: await node.networkKeys()) }
         for sighting in sightings.values { await dial(sighting) }
+        if available == true, ContinuousClock.now - browsed >= Self.browseAgainInterval, await someMemberOutOfReach() {
+            browsed = .now
+            engine?.browseAgain()
+        }
+    }
+
+    /// Whether a member of one of our groups has no session and no dialler.
+    private func someMemberOutOfReach() async -> Bool {
+        for group in await node.groups() {
+            for member in await node.otherMembers(of: group)
+            where dialers[MemberKey(group: group, member: member)] == nil {
+                if await !node.isConnected(member, in: group) { return true }
+            }
+        }
+        return false
     }
 
     private func start(epochs: [GroupID: UInt32], keys: [(group: GroupID, key: SecretBytes)]) {
@@ -90,6 +113,7 @@ actor Discovery {
         do {
             sightings = [:]
             try engine?.start(port: port, adverts: adverts)
+            browsed = .now
             published = epochs
             if available == false { logger.notice("DNS-SD is available again: advertising and browsing") }
             available = true
@@ -119,8 +143,10 @@ actor Discovery {
                 guard member != node.identity.publicKey else { return }  // our own advert
                 let sighting = Sighting(
                     group: group, member: member, address: PeerAddress(host: address, port: Int(port)), seen: .now)
-                sightings[instance] = sighting
-                logger.info("member found", metadata: ["peer": "\(member.fingerprint)", "address": "\(sighting.address)"])
+                let known = sightings.updateValue(sighting, forKey: instance)
+                if known?.member != member || known?.address != sighting.address {
+                    logger.info("member found", metadata: ["peer": "\(member.fingerprint)", "address": "\(sighting.address)"])
+                }
                 await node.sighted(group: group, member: member, address: sighting.address)
                 await dial(sighting)
                 return
@@ -169,7 +195,7 @@ actor Discovery {
                 let since = failingSince ?? .now
                 failingSince = since
                 if ContinuousClock.now - since >= Self.giveUpAfter {
-                    logger.notice("member gone: no answer for \(Self.giveUpAfter.seconds) s; not dialled again until it advertises anew",
+                    logger.notice("member gone: no answer for \(Self.giveUpAfter.seconds) s; not dialled again until its advert is found again",
                         metadata: ["peer": "\(key.member.fingerprint)", "address": "\(address)"])
                     sightings = sightings.filter { $0.value.group != key.group || $0.value.member != key.member }
                     await node.advertWithdrawn(group: key.group, member: key.member)
