@@ -14,6 +14,18 @@ struct PowerLossTests {
     static let initRuns = Figures.sized(ci: 8, long: 60)
     static let syncRuns = Figures.sized(ci: 10, long: 100)
 
+    /// The node restarted on what a cut left at `home`: `verify` and SQLite's integrity check
+    /// must pass. Returns the ids it then holds, or nil (the issue recorded) if they do not.
+    static func restart(_ session: CLISession, home: String, _ label: String) throws -> Set<String>? {
+        let verify = try session.meetkit(["verify", "--json"], home: home)
+        let integrity = sqliteIntegrity(home + "/log.sqlite")
+        guard verify.status == 0, integrity == ["ok"] else {
+            Issue.record("\(label): the store does not verify after the cut: \(verify); SQLite: \(integrity)")
+            return nil
+        }
+        return try session.logIDs(home: home)
+    }
+
     @Test func everyAcknowledgedAppendSurvivesAPowerCut() throws {
         try withSession { session in
             try session.setUpGroup()
@@ -60,14 +72,10 @@ struct PowerLossTests {
 
                 // The node restarts on what survived: it opens and verifies, and holds every
                 // entry ever acknowledged.
-                let verify = try session.meetkit(["verify", "--json"], home: home)
-                let integrity = sqliteIntegrity(after.appendingPathComponent("home/log.sqlite").path)
-                guard verify.status == 0, integrity == ["ok"] else {
+                guard let stored = try Self.restart(session, home: home, label) else {
                     integrityFailures += 1
-                    Issue.record("\(label): the store does not verify after the cut: \(verify); SQLite: \(integrity)")
                     break
                 }
-                let stored = try session.logIDs(home: home)
                 let missing = acknowledged.subtracting(stored)
                 lost += missing.count
                 #expect(missing.isEmpty, "\(label): \(missing.count) acknowledged entries are gone")
@@ -277,14 +285,10 @@ struct PowerLossTests {
                 #expect(result.status == 0 || result.status == 128 + SIGKILL, "\(label): \(result)")
                 cuts[FaultFS.stats(stats)?.cut ?? "?", default: 0] += 1
 
-                let verify = try session.meetkit(["verify", "--json"], home: home)
-                let integrity = sqliteIntegrity(after.appendingPathComponent("home/log.sqlite").path)
-                guard verify.status == 0, integrity == ["ok"] else {
+                guard let stored = try Self.restart(session, home: home, label) else {
                     integrityFailures += 1
-                    Issue.record("\(label): the store does not verify after the cut: \(verify); SQLite: \(integrity)")
                     break
                 }
-                let stored = try session.logIDs(home: home)
                 // Held before the run, or reported synced by it: durable.
                 let expected = result.status == 0 ? held.union(everything) : held
                 let missing = expected.subtracting(stored)
