@@ -7,12 +7,14 @@
 #   Tests/figures.sh --long    the long versions (MEETKIT_LONG=1), then the table
 #   Tests/figures.sh --print   prints what the last `swift test` recorded, without running
 #
+# The figures go to $MEETKIT_FIGURES, by default .build/figures.tsv.
+#
 # Needs root, like the lab tests it runs. Exits non-zero if a test failed (the table is
 # printed either way, and shows what was measured before the failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-file=.build/figures.tsv
+file="${MEETKIT_FIGURES:-$PWD/.build/figures.tsv}"
 suites='Fuzz|CrashTests|ResumeTests|PowerLoss|DiskFault|Partition|FloodTests|HostilePeerTests|Capture'
 
 table() {
@@ -44,9 +46,9 @@ case "${1:-}" in
   *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 
-mkdir -p .build
+mkdir -p "$(dirname "$file")"
 rm -f "$file"
-export MEETKIT_FIGURES="$PWD/$file"
+export MEETKIT_FIGURES="$file"
 status=0
 swift test --filter "$suites" || status=$?
 table
