@@ -6,7 +6,7 @@ import Testing
 /// copies a device's files): a whole meeting between three hosts is captured on the lab's
 /// bridge, and the capture and copies of the data directories are searched for every name,
 /// key, group id and piece of content.
-@Suite("Capture", .enabled(if: Lab.isSupported), .timeLimit(.minutes(3)))
+@Suite("Capture", .enabled(if: Lab.isSupported), .timeLimit(Lab.timeLimit))
 struct CaptureTests {
     @Test func aCapturedMeetingAndCopiedDataDirectoriesRevealNothing() throws {
         let group = try LabGroup(hosts: 3)

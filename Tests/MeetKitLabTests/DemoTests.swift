@@ -4,7 +4,7 @@ import Testing
 
 /// Examples/meeting.sh, the README's first command, run with the built meetkit: four members
 /// on four lab hosts find each other by DNS-SD, meet, and one catches up by bundle.
-@Suite("The demo", .enabled(if: Lab.isSupported), .timeLimit(.minutes(3)))
+@Suite("The demo", .enabled(if: Lab.isSupported), .timeLimit(Lab.timeLimit))
 struct DemoTests {
     @Test func theMeetingDemoRunsToTheEnd() throws {
         let script = Lab.repository.appendingPathComponent("Examples/meeting.sh")

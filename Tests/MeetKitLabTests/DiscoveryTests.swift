@@ -7,7 +7,7 @@ import Testing
 
 /// Members find each other over DNS-SD (Protocol/discovery.md), each on a host of its own with
 /// its own avahi-daemon, using the real `meetkit`; no address is typed anywhere.
-@Suite("Discovery between hosts", .enabled(if: Lab.isSupported), .timeLimit(.minutes(3)))
+@Suite("Discovery between hosts", .enabled(if: Lab.isSupported), .timeLimit(Lab.timeLimit))
 struct DiscoveryTests {
     @Test("Three hosts that know no addresses find each other, converge, push live, and notice one that leaves")
     func threeHostsConverge() throws {

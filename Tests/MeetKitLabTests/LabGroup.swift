@@ -123,3 +123,11 @@ final class LabGroup: @unchecked Sendable {
 }
 
 struct LabGroupFailure: Error {}
+
+extension Lab {
+    /// The time limit of a lab suite: only a guard against a hang. Swift Testing runs
+    /// synchronous tests on the cooperative pool, one thread per core, so on a 2-core machine
+    /// a lab test can wait minutes for a thread while the fault tests block theirs, and its
+    /// limit counts that wait (CI saw lab tests pass after 238 s, "over" a 2 minute limit).
+    static let timeLimit: TimeLimitTrait.Duration = .minutes(10)
+}

@@ -6,7 +6,7 @@ import Testing
 /// separate machines would, seen by two DNS-SD implementations that share no code (Avahi and
 /// python-zeroconf), and a teardown that leaves nothing behind. Tests run in parallel, each
 /// with a lab of its own.
-@Suite("The lab: hosts on one machine", .enabled(if: Lab.isSupported), .timeLimit(.minutes(2)))
+@Suite("The lab: hosts on one machine", .enabled(if: Lab.isSupported), .timeLimit(Lab.timeLimit))
 struct LabTests {
     @Test("An advert on one host is seen by Avahi and by python-zeroconf on the others")
     func advertIsSeenFromOtherHosts() async throws {

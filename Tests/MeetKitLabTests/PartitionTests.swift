@@ -8,7 +8,7 @@ import Testing
 /// reach the same digest and hold every share whose command succeeded.
 @Suite(
     "Partitions between hosts", .enabled(if: Lab.isSupported && Lab.canInjectFaults),
-    .timeLimit(.minutes(Figures.sized(ci: 5, long: 60))))
+    .timeLimit(Figures.isLong ? .minutes(60) : Lab.timeLimit))
 struct PartitionTests {
     /// How long a healed group may take to converge: a dialler may be in a 30 s backoff, and
     /// a dial through a lossy link can lose its handshake (5 s) more than once.
