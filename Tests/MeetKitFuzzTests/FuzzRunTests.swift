@@ -17,13 +17,15 @@ import Testing
         for target in FuzzTarget.allCases {
             let line = output.split(separator: "\n").first { $0.hasPrefix("fuzz: \(target.rawValue) inputs ") }
             let fields = line?.split(separator: " ") ?? []
-            guard fields.count == 6, let inputs = Int(fields[3]), let crashes = Int(fields[5]) else {
+            guard fields.count == 8, let inputs = Int(fields[3]), let crashes = Int(fields[5]), let coverage = Int(fields[7]) else {
                 Issue.record("no result for \(target) in:\n\(output)")
                 continue
             }
-            Figures.record("fuzz", "\(target) inputs", inputs)
+            Figures.record("fuzz", "\(target) inputs, code edges reached", "\(inputs), \(coverage)")
             Figures.record("fuzz", "\(target) crashes", crashes)
             #expect(inputs > 0, "\(target) ran no input")
+            // Without coverage feedback libFuzzer only mutates blindly (as it once did here).
+            #expect(coverage > 100, "\(target) reached only \(coverage) code edges")
             #expect(crashes == 0, "\(target) crashed: see Tests/Fuzz/crashes/\(target)/")
         }
         #expect(status == 0, "fuzz.sh failed:\n\(output)")
