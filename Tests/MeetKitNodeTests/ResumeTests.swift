@@ -104,7 +104,7 @@ import Testing
             #expect(try ana.status().digest == (try ben.status().digest))
             #expect(benNode.process.stop())
 
-            Figures.record("crash", "kill -9 during sync: runs", killed)
+            Figures.record("crash", "kill -9 during sync: rounds, and kills that landed mid-sync", "\(rounds), \(killed)")
             Figures.record("crash", "kill -9 during sync: lost entries", lost)
             Figures.record("crash", "kill -9 during sync: node restarted and verified (SQLite integrity included)", "\(restarts) of \(rounds)")
         }
