@@ -48,15 +48,11 @@ struct GroupCommand: ParsableCommand {
         @Flag(name: .long, help: "Also draw the code as a QR code in the terminal.")
         var qr = false
 
-        func validate() throws {
-            guard Duration.parse(expires) != nil else { throw ValidationError("--expires must look like 30m, 12h or 7d.") }
-        }
-
         func run() throws {
+            let lifetime = try Duration.expiresOption(expires)
             let store = try node.openStore()
             let group = try store.resolveGroup(selection.group)
-            let lifetime = Duration.parse(expires) ?? 7 * 86_400
-            let code = try store.createInvite(to: group, lifetime: lifetime, at: Date())
+            let code = try store.createInvite(to: group, lifetime: TimeInterval(lifetime) / 1000, at: Date())
             let name = store.state(of: group).name.map(Output.safe) ?? "the group"
             Output.line("Invite to \(name), valid for \(expires) and for one person. Keep it secret.")
             if qr { Output.line(try QRCode.render(code.text)) }
@@ -196,16 +192,18 @@ extension GroupCommand {
         @Argument(help: "For example 30d, 12h; or off.")
         var lifetime: String
 
-        func validate() throws {
-            guard lifetime == "off" || Duration.parse(lifetime) != nil else {
-                throw ValidationError("The lifetime must look like 30d or 12h, or be off.")
-            }
-        }
-
         func run() throws {
+            // Checked here rather than in validate(), so that the refusal is one line on stderr.
+            let milliseconds: Int64
+            if lifetime == "off" {
+                milliseconds = 0
+            } else if let parsed = Duration.milliseconds(lifetime), parsed >= Duration.shortestRetention {
+                milliseconds = parsed
+            } else {
+                throw CLIError("The lifetime must look like 12h or 30d, be from 1 hour to 100 years, or be off.")
+            }
             let store = try node.openStore()
             let group = try store.resolveGroup(selection.group)
-            let milliseconds = Int64(((Duration.parse(lifetime) ?? 0) * 1000).rounded())
             try store.setRetention(milliseconds, in: group, at: Date())
             Output.line(milliseconds == 0 ? "Shares are kept." : "Shares are kept for \(lifetime), then dropped on every member's node.")
         }
@@ -245,16 +243,52 @@ struct MemberSelection: ParsableArguments {
     }
 }
 
+/// Every duration a user types ("30m", "12h", "7d", "45s") goes through here, so that
+/// nothing downstream can overflow: a plain positive decimal (no sign, exponent, inf or nan)
+/// and a unit, from 1 second to 100 years.
 extension Duration {
-    /// Seconds in "30m", "12h", "7d" (or "45s").
+    static let shortestSeconds: TimeInterval = 1
+    static let longestSeconds: TimeInterval = 100 * 365 * 86_400
+    /// The shortest retention a group's rules accept (other than 0, "off").
+    static let shortestRetention: Int64 = 3_600_000
+
+    /// Seconds in "30m", "12h", "7d" (or "45s"); nil unless well-formed and 1 second … 100 years.
     static func parse(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let number = Double(text.dropLast()), number > 0 else { return nil }
-        switch unit {
-        case "s": return number
-        case "m": return number * 60
-        case "h": return number * 3_600
-        case "d": return number * 86_400
+        let seconds: TimeInterval
+        switch text.last {
+        case "s": seconds = 1
+        case "m": seconds = 60
+        case "h": seconds = 3_600
+        case "d": seconds = 86_400
         default: return nil
         }
+        let number = text.utf8.dropLast()
+        let parts = number.split(separator: UInt8(ascii: "."), maxSplits: 2, omittingEmptySubsequences: false)
+        guard number.count <= 24, (1...2).contains(parts.count),
+            parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } }),
+            let value = Double(String(decoding: number, as: UTF8.self))
+        else { return nil }
+        let total = value * seconds
+        guard total.isFinite, total >= shortestSeconds, total <= longestSeconds else { return nil }
+        return total
+    }
+
+    /// Milliseconds in `text` (see `parse`); never overflows: at most 100 years is about 3.2e12 ms.
+    static func milliseconds(_ text: String) -> Int64? {
+        parse(text).flatMap { Int64(exactly: ($0 * 1000).rounded()) }
+    }
+
+    /// The time `milliseconds` after `date`, in milliseconds since 1970; nil if that is not an Int64.
+    static func milliseconds(_ milliseconds: Int64, after date: Date) -> Int64? {
+        let total = (date.timeIntervalSince1970 * 1000).rounded() + Double(milliseconds)
+        return total.isFinite ? Int64(exactly: total) : nil
+    }
+
+    /// The milliseconds an --expires option gives, or a one-sentence refusal.
+    static func expiresOption(_ text: String) throws -> Int64 {
+        guard let milliseconds = milliseconds(text) else {
+            throw CLIError("--expires must look like 30m, 12h or 7d, and be from 1 second to 100 years.")
+        }
+        return milliseconds
     }
 }

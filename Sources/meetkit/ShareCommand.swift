@@ -23,16 +23,19 @@ struct ShareCommand: ParsableCommand, NodeCommand {
     @Option(name: .long, help: "Drop its text everywhere after this long: for example 2h, 7d.")
     var expires: String?
 
-    func validate() throws {
-        if let expires, Duration.parse(expires) == nil { throw ValidationError("--expires must look like 30m, 12h or 7d.") }
-    }
-
     func run() throws {
+        // Checked here rather than in validate(), so that the refusal is one line on stderr.
+        let lifetime = try expires.map(Duration.expiresOption)
         let store = try node.openStore()
         let group = try store.resolveGroup(selection.group)
         let meeting = store.state(of: group).openMeeting?.id
         let now = Date()
-        let expiry = expires.flatMap(Duration.parse).map { Int64(((now.timeIntervalSince1970 + $0) * 1000).rounded()) }
+        let expiry = try lifetime.map { lifetime in
+            guard let expiry = Duration.milliseconds(lifetime, after: now) else {
+                throw CLIError("The expiry time is out of range; check this device's clock.")
+            }
+            return expiry
+        }
         let entry = try store.append(.share(Share(text: text, meeting: meeting, expires: expiry)), to: group, at: now)
         if output.json { return try Output.json(["id": entry.id.hex, "meeting": meeting?.hex]) }
         let until = expiry.map { ", kept until \(Output.shortTime($0))" } ?? ""

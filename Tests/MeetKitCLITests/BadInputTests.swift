@@ -126,4 +126,32 @@ import Testing
             s.expectRefused(try s.meetkit(["share", ""]), unchanged: before, mentioning: ["empty"])
         }
     }
+
+    /// A duration that once trapped on converting to Int64 (1e300d, infd), or is merely out of
+    /// range or not plainly written, is refused in one sentence, and nothing is written.
+    @Test func durationsOutOfRange() throws {
+        try withSession { s in
+            try s.setUpGroup()
+            let before = s.snapshot()
+            let garbage = ["1e300d", "infd", "nand", "1e3d", "101y", "36501d", "-1d", "+1d", "0.5s", "0d", "1.5.3h", ".5h", "1_000d", "d"]
+            for expires in garbage {
+                // "--expires=VALUE", so that "-1d" reaches the command rather than the argument parser.
+                s.expectRefused(try s.meetkit(["share", "x", "--expires=" + expires]), unchanged: before, mentioning: ["--expires"])
+            }
+            for expires in ["1e300d", "infd", "36501d"] {
+                s.expectRefused(try s.meetkit(["group", "invite", "--expires", expires]), unchanged: before, mentioning: ["--expires"])
+            }
+            for lifetime in ["10m", "59m", "3599s", "1e300d", "infd", "36501d", "0h"] {
+                s.expectRefused(try s.meetkit(["group", "retention", lifetime]), unchanged: before, mentioning: ["1 hour"])
+            }
+            #expect(try s.entryCount() == 2)
+
+            // The limits themselves are fine: 100 years, 1 second, and a retention of 1 hour.
+            try s.succeed(["share", "x", "--expires", "36500d"])
+            try s.succeed(["share", "x", "--expires", "1s"])
+            try s.succeed(["share", "x", "--expires", "1.5h"])
+            try s.succeed(["group", "retention", "1h"])
+            #expect(try s.entryCount() == 6)
+        }
+    }
 }
