@@ -62,12 +62,12 @@ let package = Package(
         .executableTarget(name: "meetkit-fuzz", dependencies: ["MeetKitFuzzTargets"], path: "Tests/Fuzz/Main"),
 
         // MARK: Tests
-        .target(name: "MeetKitTestSupport", path: "Tests/MeetKitTestSupport"),
+        .target(name: "MeetKitTestSupport", dependencies: ["MeetKitStore", "MeetKitProtocol"], path: "Tests/MeetKitTestSupport"),
         .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
         .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
         .testTarget(name: "MeetKitProtocolTests", dependencies: ["MeetKitProtocol", "MeetKitCrypto", "MeetKitCore"]),
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitTestSupport", "MeetKitStore", "meetkit-devtool"]),
-        .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore"]),
+        .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MeetKitInteropTests", dependencies: ["MeetKitTestSupport", "meetkit", "meetkit-devtool", "MeetKitCore", "MeetKitProtocol"]),
         .testTarget(name: "MeetKitLabTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"]),
         .testTarget(name: "MeetKitFuzzTests", dependencies: ["MeetKitFuzzTargets", "MeetKitTestSupport"]),

@@ -31,7 +31,7 @@ do {
 
     // The log, decrypted and in log order, and the state folded from it.
     let items = store.log(of: group)
-    let state = GroupState(items: items)
+    let state = store.state(of: group)
     for item in items {
         let who = state.displayName(of: item.entry.header.author)
         switch item.content {

@@ -104,12 +104,20 @@ public struct Entry: Hashable, Sendable {
         content: EntryContent, group: GroupID?, after head: FeedHead?, lamport: UInt64, timestamp: Int64,
         epoch: UInt32, author: SigningKey, contentKey: SecretBytes, nonce: [UInt8]
     ) throws(ContentError) -> Entry {
-        let plaintext = try content.encoded()
-        let bodyLength = UInt32(AEAD.nonceLength + plaintext.count + AEAD.tagLength)
-        var header = EntryHeader(
+        let header = EntryHeader(
             kind: content.kind, group: group, author: author.publicKey, sequence: (head?.sequence ?? 0) + 1,
-            previous: head?.id, lamport: lamport, timestamp: timestamp, epoch: epoch,
-            bodyLength: bodyLength, bodyHash: nil)
+            previous: head?.id, lamport: lamport, timestamp: timestamp, epoch: epoch, bodyLength: 0, bodyHash: nil)
+        return sign(header, plaintext: try content.encoded(), author: author, contentKey: contentKey, nonce: nonce)
+    }
+
+    /// Seals `plaintext` under `contentKey` as the body of the entry `header` heads (filling in
+    /// its body length and hash) and signs it with `author`: any header at all, as `author`'s
+    /// key allows. `create` writes honest entries with it; tests write hostile ones.
+    public static func sign(
+        _ header: EntryHeader, plaintext: [UInt8], author: SigningKey, contentKey: SecretBytes, nonce: [UInt8]
+    ) -> Entry {
+        var header = header
+        header.bodyLength = UInt32(AEAD.nonceLength + plaintext.count + AEAD.tagLength)
         let associatedData = bodyTag + header.encoded()[0..<EntryHeader.bodyHashOffset]
         let body = nonce + AEAD.seal(plaintext, associatedData: associatedData, nonce: nonce, key: contentKey)
         header.bodyHash = BLAKE2b.hash(body)

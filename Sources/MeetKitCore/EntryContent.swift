@@ -81,7 +81,7 @@ public struct CheckIn: Hashable, Sendable {
 
 /// A one-time invitation into the group (Protocol/membership.md §Invites).
 public struct Invite: Hashable, Sendable {
-    /// BLAKE2b-256 of the invite secret: names the invite without revealing the secret.
+    /// The invite key's public key (`InviteCode.id(ofSecret:)`): names the invite without revealing the secret.
     public var id: [UInt8]
     /// Milliseconds since 1970; the invite cannot be used after it.
     public var expires: Int64
@@ -92,15 +92,20 @@ public struct Invite: Hashable, Sendable {
     }
 }
 
-/// A member admitted to the group.
+/// A member admitted to the group with an admin's invite (Protocol/membership.md §Admission).
 public struct MemberAdd: Hashable, Sendable {
     public var member: PublicKey
-    /// The invite it used, if any.
+    /// The invite it used: the invite's public key (`Invite.id`).
     public var invite: [UInt8]?
+    /// The invite key's signature over the group and the new member (`InviteCode.proof`): only
+    /// someone holding the invite's secret can write it, so no member can admit a puppet with
+    /// an invite id read from the log.
+    public var proof: [UInt8]?
 
-    public init(member: PublicKey, invite: [UInt8]?) {
+    public init(member: PublicKey, invite: [UInt8]?, proof: [UInt8]? = nil) {
         self.member = member
         self.invite = invite
+        self.proof = proof
     }
 }
 
@@ -117,11 +122,23 @@ public struct Rekey: Hashable, Sendable {
         }
     }
 
+    /// A member removed, and the last entry of their feed the re-key's author accepted: every
+    /// node refuses anything later in that feed (Protocol/epochs.md §The cut).
+    public struct Removal: Hashable, Sendable {
+        public var member: PublicKey
+        public var lastSequence: UInt64
+
+        public init(member: PublicKey, lastSequence: UInt64) {
+            self.member = member
+            self.lastSequence = lastSequence
+        }
+    }
+
     public var epoch: UInt32
-    public var removed: [PublicKey]
+    public var removed: [Removal]
     public var keys: [Sealed]
 
-    public init(epoch: UInt32, removed: [PublicKey], keys: [Sealed]) {
+    public init(epoch: UInt32, removed: [Removal], keys: [Sealed]) {
         self.epoch = epoch
         self.removed = removed
         self.keys = keys
@@ -136,13 +153,24 @@ public struct Rekey: Hashable, Sendable {
 /// Every member sees who it is for, and in which meeting; only the readers see the rest.
 public struct PrivateCheckIn: Hashable, Sendable {
     public var readers: [Rekey.Sealed]
-    /// nonce (24) ‖ XChaCha20-Poly1305(message key, nonce, AD = "meetkit-private-v1", check-in content)
+    /// nonce (24) ‖ XChaCha20-Poly1305(message key, nonce, AD, check-in content), where AD
+    /// (`associatedData(group:author:sequence:)`) binds it to its author and its place in their
+    /// feed: a reader cannot post it again as their own.
     public var ciphertext: [UInt8]
     public var meeting: EntryID?
 
     /// Each reader's box holds the 32-byte message key.
     public static let boxLength = 32 + 48
-    public static let associatedData = Array("meetkit-private-v1".utf8)
+
+    /// "meetkit-private-v2" ‖ group id ‖ author ‖ sequence (u64).
+    public static func associatedData(group: GroupID, author: PublicKey, sequence: UInt64) -> [UInt8] {
+        var w = ByteWriter()
+        w.write(Array("meetkit-private-v2".utf8))
+        w.write(group.bytes)
+        w.write(author.bytes)
+        w.write(sequence)
+        return w.bytes
+    }
 
     public init(readers: [Rekey.Sealed], ciphertext: [UInt8], meeting: EntryID?) {
         self.readers = readers
@@ -150,11 +178,13 @@ public struct PrivateCheckIn: Hashable, Sendable {
         self.meeting = meeting
     }
 
-    /// The check-in, decrypted with `messageKey` (opened from a reader's box).
-    public func open(messageKey: SecretBytes) -> CheckIn? {
-        guard ciphertext.count > AEAD.nonceLength,
+    /// The check-in of the entry `header` heads, decrypted with `messageKey` (opened from a
+    /// reader's box); nil when it was not written by that entry's author at that place.
+    public func open(messageKey: SecretBytes, header: EntryHeader) -> CheckIn? {
+        guard ciphertext.count > AEAD.nonceLength, let group = header.group,
             let plain = AEAD.open(
-                Array(ciphertext.dropFirst(AEAD.nonceLength)), associatedData: Self.associatedData,
+                Array(ciphertext.dropFirst(AEAD.nonceLength)),
+                associatedData: Self.associatedData(group: group, author: header.author, sequence: header.sequence),
                 nonce: Array(ciphertext.prefix(AEAD.nonceLength)), key: messageKey),
             case .checkIn(let checkIn)? = try? EntryContent(kind: .checkIn, decoding: plain)
         else { return nil }
@@ -250,31 +280,35 @@ extension EntryContent {
         case .meetingOpen(let topic):
             if let topic { try fields.text(1, topic, "topic", max: Limit.topic) }
         case .meetingClose(let meeting):
-            fields.raw(1, meeting.bytes)
+            try fields.raw(1, meeting.bytes)
         case .share(let share):
             try fields.text(1, share.text, "share text", max: Limit.shareText)
-            if let meeting = share.meeting { fields.raw(2, meeting.bytes) }
-            if let expires = share.expires { fields.int64(3, expires) }
+            if let meeting = share.meeting { try fields.raw(2, meeting.bytes) }
+            if let expires = share.expires { try fields.int64(3, expires) }
         case .checkIn(let c):
             guard CheckIn.moods.contains(c.mood) else { throw .invalidValue("mood") }
-            fields.raw(1, [c.mood])
+            try fields.raw(1, [c.mood])
             if let note = c.note { try fields.text(2, note, "note", max: Limit.note) }
             if let days = c.milestoneDays {
                 var w = ByteWriter()
                 w.write(days)
-                fields.raw(3, w.bytes)
+                try fields.raw(3, w.bytes)
             }
-            if c.wantsSupport { fields.raw(4, [1]) }
-            if let meeting = c.meeting { fields.raw(5, meeting.bytes) }
+            if c.wantsSupport { try fields.raw(4, [1]) }
+            if let meeting = c.meeting { try fields.raw(5, meeting.bytes) }
         case .invite(let invite):
             guard invite.id.count == 32 else { throw .invalidValue("invite id") }
-            fields.raw(1, invite.id)
-            fields.int64(2, invite.expires)
+            try fields.raw(1, invite.id)
+            try fields.int64(2, invite.expires)
         case .memberAdd(let add):
-            fields.raw(1, add.member.bytes)
+            try fields.raw(1, add.member.bytes)
             if let invite = add.invite {
                 guard invite.count == 32 else { throw .invalidValue("invite id") }
-                fields.raw(2, invite)
+                try fields.raw(2, invite)
+            }
+            if let proof = add.proof {
+                guard proof.count == Signature.length else { throw .invalidValue("invite proof") }
+                try fields.raw(3, proof)
             }
         case .rekey(let rekey):
             guard !rekey.keys.isEmpty, rekey.keys.allSatisfy({ $0.box.count == Rekey.boxLength }) else {
@@ -282,24 +316,31 @@ extension EntryContent {
             }
             var w = ByteWriter()
             w.write(rekey.epoch)
-            fields.raw(1, w.bytes)
-            if !rekey.removed.isEmpty { fields.raw(2, rekey.removed.flatMap(\.bytes)) }
-            fields.raw(3, rekey.keys.flatMap { $0.recipient.bytes + $0.box })
+            try fields.raw(1, w.bytes)
+            if !rekey.removed.isEmpty {
+                var removed = ByteWriter()
+                for removal in rekey.removed {
+                    removed.write(removal.member.bytes)
+                    removed.write(removal.lastSequence)
+                }
+                try fields.raw(2, removed.bytes, "removed members")
+            }
+            try fields.raw(3, rekey.keys.flatMap { $0.recipient.bytes + $0.box }, "sealed keys")
         case .roleGrant(let member):
-            fields.raw(1, member.bytes)
+            try fields.raw(1, member.bytes)
         case .redaction(let entry):
-            fields.raw(1, entry.bytes)
+            try fields.raw(1, entry.bytes)
         case .retention(let milliseconds):
             guard milliseconds >= 0 else { throw .invalidValue("retention") }
-            fields.int64(1, milliseconds)
+            try fields.int64(1, milliseconds)
         case .privateCheckIn(let p):
             guard !p.readers.isEmpty, p.readers.allSatisfy({ $0.box.count == PrivateCheckIn.boxLength }) else {
                 throw .invalidValue("readers")
             }
             guard p.ciphertext.count > AEAD.nonceLength + AEAD.tagLength else { throw .invalidValue("ciphertext") }
-            fields.raw(1, p.readers.flatMap { $0.recipient.bytes + $0.box })
-            fields.raw(2, p.ciphertext)
-            if let meeting = p.meeting { fields.raw(3, meeting.bytes) }
+            try fields.raw(1, p.readers.flatMap { $0.recipient.bytes + $0.box }, "readers")
+            try fields.raw(2, p.ciphertext, "ciphertext")
+            if let meeting = p.meeting { try fields.raw(3, meeting.bytes) }
         }
         return fields.writer.bytes
     }
@@ -340,12 +381,16 @@ extension EntryContent {
             guard let key = try fields.raw(1, "member", length: 32), let member = try? PublicKey(bytes: key) else {
                 throw .missingField("member")
             }
-            self = .memberAdd(MemberAdd(member: member, invite: try fields.raw(2, "invite id", length: 32)))
+            let invite = try fields.raw(2, "invite id", length: 32)
+            self = .memberAdd(MemberAdd(member: member, invite: invite, proof: try fields.raw(3, "invite proof", length: Signature.length)))
         case .rekey:
             guard let epoch = try fields.raw(1, "epoch", length: 4) else { throw .missingField("epoch") }
-            var removed: [PublicKey] = []
+            var removed: [Rekey.Removal] = []
             if let bytes = try fields.raw(2, "removed members") {
-                for item in try Self.chunks(bytes, size: 32, "removed members") { removed.append(try Self.key(item, "removed members")) }
+                for item in try Self.chunks(bytes, size: 32 + 8, "removed members") {
+                    var r = ByteReader(Array(item.dropFirst(32)))
+                    removed.append(Rekey.Removal(member: try Self.key(Array(item.prefix(32)), "removed members"), lastSequence: r.readUInt64() ?? 0))
+                }
             }
             guard let sealed = try fields.raw(3, "sealed keys") else { throw .missingField("sealed keys") }
             var keys: [Rekey.Sealed] = []
@@ -397,23 +442,25 @@ extension EntryContent {
 private struct FieldWriter {
     var writer = ByteWriter()
 
-    mutating func raw(_ tag: UInt8, _ value: [UInt8]) {
+    /// A value longer than a 2-byte length can say is refused, never cut short or trapped on.
+    mutating func raw(_ tag: UInt8, _ value: [UInt8], _ name: String = "field") throws(ContentError) {
+        guard let length = UInt16(exactly: value.count) else { throw .tooLong(name, maximum: Int(UInt16.max)) }
         writer.write(tag)
-        writer.write(UInt16(value.count))
+        writer.write(length)
         writer.write(value)
     }
 
-    mutating func int64(_ tag: UInt8, _ value: Int64) {
+    mutating func int64(_ tag: UInt8, _ value: Int64) throws(ContentError) {
         var w = ByteWriter()
         w.write(value)
-        raw(tag, w.bytes)
+        try raw(tag, w.bytes)
     }
 
     mutating func text(_ tag: UInt8, _ value: String, _ name: String, max: Int) throws(ContentError) {
         let bytes = Array(value.utf8)
         guard !bytes.isEmpty else { throw .emptyText(name) }
         guard bytes.count <= max else { throw .tooLong(name, maximum: max) }
-        raw(tag, bytes)
+        try raw(tag, bytes)
     }
 }
 

@@ -24,40 +24,309 @@ public struct Meeting: Hashable, Sendable {
     public var isOpen: Bool { closedAt == nil }
 }
 
-/// What the log of one group says, folded from its entries in log order. Every node that
-/// holds the same entries folds the same state.
+/// Why a node refuses to store an entry, whoever wrote it (Protocol/membership.md §Acceptance).
+public enum EntryRefusal: Error, Hashable, Sendable {
+    /// The author's feed was cut (a removal, or a fork) before this entry.
+    case afterCut(lastAccepted: UInt64)
+    /// The author is not (or not yet) a member.
+    case notAMember
+    /// The Lamport clock jumps further than any honest node writes.
+    case lamportTooFar(UInt64)
+    /// A membership entry without its body, or one this member cannot read.
+    case membershipUnreadable
+
+    public var explanation: String {
+        switch self {
+        case .afterCut(let last): "it was written after its author's feed was cut at entry \(last)"
+        case .notAMember: "its author is not a member"
+        case .lamportTooFar(let lamport): "its Lamport clock \(lamport) is too far ahead of the log"
+        case .membershipUnreadable: "it changes the membership but carries no body that can be read"
+        }
+    }
+}
+
+extension EntryKind {
+    /// Kinds that decide who belongs, who may do what, and which keys are current
+    /// (Protocol/membership.md §Authority): judged at their position in the log, never without
+    /// their body, never dropped by redaction, retention or expiry.
+    public var isMembership: Bool {
+        switch self {
+        case .genesis, .invite, .memberAdd, .rekey, .roleGrant, .retention, .redaction: true
+        default: false
+        }
+    }
+
+    /// Kinds the group state is folded from: the membership kinds, profiles and meetings.
+    public var shapesState: Bool {
+        isMembership || self == .profile || self == .meetingOpen || self == .meetingClose
+    }
+
+    /// Kinds that take effect only when an admin writes them.
+    public var needsAdmin: Bool {
+        switch self {
+        case .invite, .rekey, .roleGrant, .retention: true
+        default: false
+        }
+    }
+}
+
+/// What the log of one group says, folded from its entries in log order: the pure rules of
+/// who belongs (Protocol/membership.md, epochs.md). Every membership entry is judged against the
+/// state at its own position, never against sets that only grow, and every node that holds the
+/// same entries folds the same state, whatever order they arrived in.
 public struct GroupState: Sendable {
+    // MARK: Limits
+
+    /// The most members a group can have: a re-key seals the new keys to each of them, and the
+    /// whole re-key must fit in one body (`EntryHeader.maximumBodyLength`).
+    public static let maximumMembers = 250
+    /// How long shares may be kept, when the group limits it: from an hour to a hundred years.
+    public static let retentionRange: ClosedRange<Int64> = 3_600_000...(100 * 365 * 86_400_000)
+    /// How far past the highest Lamport clock held an entry may be: honest nodes write one past it.
+    public static let lamportReach: UInt64 = 1 << 32
+    /// No entry's Lamport clock may exceed this, so that no clock arithmetic can overflow.
+    public static let maximumLamport: UInt64 = 1 << 62
+
+    // MARK: What members see
+
     public private(set) var name: String?
     public private(set) var founder: PublicKey?
     /// Each member's latest pseudonym.
     public private(set) var pseudonyms: [PublicKey: String] = [:]
     /// Meetings in the order they were opened.
     public private(set) var meetings: [Meeting] = []
-    /// The founder and every member added since and not removed, in the order they were
+    /// The founder and every member admitted since and not removed, in the order they were
     /// admitted.
     public private(set) var members: [PublicKey] = []
-    /// The founder and the members made admins, while they remain members
-    /// (Protocol/epochs.md §Roles).
+    /// Members who are admins now: the founder and those granted it, while they remain members.
     public private(set) var admins: Set<PublicKey> = []
-    /// Members removed, with the epoch their removal began: they hold no key of it or later.
-    public private(set) var removed: [PublicKey: UInt32] = [:]
-    /// The current epoch: the highest any effective re-key began.
+    /// Members removed, with the epoch their removal began and where their feed was cut.
+    public private(set) var removed: [PublicKey: Removal] = [:]
+    /// The current epoch: begun by the latest re-key that took effect.
     public private(set) var epoch: UInt32 = 0
+    /// The re-key that gave each epoch after 0 its keys: the keys a member writes with.
+    public private(set) var epochSources: [UInt32: EntryID] = [:]
+    /// Who holds the current epoch's keys: its re-key's recipients and everyone admitted since.
+    public private(set) var keyHolders: Set<PublicKey> = []
     /// How long shares are kept (ms after they were written); 0 keeps them. Set by admins.
     public private(set) var retention: Int64 = 0
     /// Entries whose authors redacted them.
     public private(set) var redacted: Set<EntryID> = []
-    /// Who wrote each entry folded so far: a redaction counts only from the same author.
-    private var authors: [EntryID: PublicKey] = [:]
-    /// Who received the current epoch's keys from the first re-key to begin it (nil in
-    /// epoch 0, whose keys went to every member admitted).
-    public private(set) var keyHolders: Set<PublicKey>?
-    /// Invites by id, with the member who used each, once used.
-    public private(set) var invites: [[UInt8]: (invite: Invite, by: PublicKey, usedBy: PublicKey?)] = [:]
+    /// Invites by id.
+    public private(set) var invites: [[UInt8]: InviteRecord] = [:]
+    /// Re-keys that took effect; the keys of no other re-key are ever used.
+    public private(set) var effectiveRekeys: Set<EntryID> = []
+    /// Membership entries that are held but took no effect, with the reason.
+    public private(set) var ineffective: [EntryID: String] = [:]
+    /// Feeds cut, by author: the last sequence accepted. Removed members' feeds, and feeds
+    /// whose author signed two entries at one place (cut just before the fork).
+    public private(set) var cuts: [PublicKey: UInt64] = [:]
 
-    public init(items: [LogItem]) {
-        for item in items { apply(item) }
+    public struct Removal: Hashable, Sendable {
+        public let epoch: UInt32
+        public let lastSequence: UInt64
     }
+
+    public struct InviteRecord: Sendable {
+        public let invite: Invite
+        public let by: PublicKey
+        public fileprivate(set) var usedBy: PublicKey?
+    }
+
+    // MARK: Folding
+
+    /// Re-keys that may take effect, chosen before the fold (see `resolveCuts`).
+    private var kept: Set<EntryID> = []
+    /// Where the last folded entry stands: an entry folded later must stand after it.
+    public private(set) var lastPosition: LogPosition?
+
+    /// An empty state: the group before its genesis.
+    public init() {}
+
+    /// Folds `items` (one group's entries that shape the state, `EntryKind.shapesState`, in
+    /// log order), with `forks` (authors who signed two entries at one sequence, and that
+    /// sequence). `lookup` finds any entry of the group by id: a redaction needs its target.
+    public init(items: [LogItem], forks: [PublicKey: UInt64] = [:], lookup: (EntryID) -> EntryHeader?) {
+        var excluded: Set<EntryID> = []
+        while true {
+            let (kept, cuts) = Self.resolveCuts(items, forks: forks, excluding: excluded)
+            var state = GroupState()
+            state.kept = kept
+            state.cuts = cuts
+            for item in items { state.apply(item, lookup: lookup) }
+            // A re-key chosen to cut feeds that then took no effect at its own position cuts
+            // no one: leave it out and fold again. Each round leaves out one more, so this ends.
+            let failed = kept.filter { state.ineffective[$0] != nil }
+            if failed.isEmpty {
+                self = state
+                return
+            }
+            excluded.formUnion(failed)
+        }
+    }
+
+    /// Which re-keys may take effect, and where they cut feeds. A re-key cuts each member it
+    /// removes after the last entry its author had accepted from them; anything later in that
+    /// feed has no effect and is refused by every node, whatever epoch or Lamport clock it
+    /// claims, and that includes a re-key the removed member wrote. When two admins' re-keys cut
+    /// each other's author (each removing the other), the more senior admin's stands: the
+    /// founder, then admins in the order they were made admins (Protocol/epochs.md §The cut).
+    static func resolveCuts(
+        _ items: [LogItem], forks: [PublicKey: UInt64], excluding excluded: Set<EntryID>
+    ) -> (kept: Set<EntryID>, cuts: [PublicKey: UInt64]) {
+        var seniority: [PublicKey: Int] = [:]
+        var rekeys: [(entry: Entry, rekey: Rekey)] = []
+        for item in items {
+            let author = item.entry.header.author
+            switch item.content {
+            case .genesis? where seniority.isEmpty:
+                seniority[author] = 0
+            case .roleGrant(let member)? where seniority[author] != nil && seniority[member] == nil:
+                seniority[member] = seniority.count
+            case .rekey(let rekey)?:
+                rekeys.append((item.entry, rekey))
+            default:
+                break
+            }
+        }
+        let ordered = rekeys.filter { seniority[$0.entry.header.author] != nil }.sorted {
+            let (a, b) = (seniority[$0.entry.header.author]!, seniority[$1.entry.header.author]!)
+            return a != b ? a < b : $0.entry.position < $1.entry.position
+        }
+        var out = excluded
+        while true {
+            var cuts: [PublicKey: UInt64] = [:]
+            for (author, sequence) in forks { cuts[author] = sequence - 1 }
+            var kept: [Entry] = []
+            for (entry, rekey) in ordered where !out.contains(entry.id) {
+                if let cut = cuts[entry.header.author], entry.header.sequence > cut { continue }
+                kept.append(entry)
+                for removal in rekey.removed where removal.member != entry.header.author {
+                    cuts[removal.member] = min(cuts[removal.member] ?? removal.lastSequence, removal.lastSequence)
+                }
+            }
+            // A junior admin's re-key may still cut a senior one who wrote a re-key after it:
+            // that re-key falls, and the cuts are drawn again without it.
+            let beyond = kept.filter { entry in cuts[entry.header.author].map { entry.header.sequence > $0 } ?? false }
+            if beyond.isEmpty { return (Set(kept.map(\.id)), cuts) }
+            out.formUnion(beyond.map(\.id))
+        }
+    }
+
+    /// Folds one more entry, which stands after every entry folded so far. A re-key folded this
+    /// way must be one this state may keep (`admitsRekey`); otherwise fold the whole log again.
+    public mutating func apply(_ item: LogItem, lookup: (EntryID) -> EntryHeader?) {
+        let entry = item.entry
+        let header = entry.header
+        lastPosition = entry.position
+        guard header.kind.shapesState else { return }
+        if let cut = cuts[header.author], header.sequence > cut {
+            return ignore(entry, "it was written after its author's feed was cut")
+        }
+        guard let content = item.content else {
+            if header.kind.isMembership { ignore(entry, "it cannot be read") }
+            return
+        }
+        if case .genesis(let name) = content {
+            guard founder == nil, GroupID(entry.id) == entry.group else { return ignore(entry, "the group has a genesis already") }
+            self.name = name
+            founder = header.author
+            members = [header.author]
+            admins = [header.author]
+            keyHolders = [header.author]
+            return
+        }
+        guard isMember(header.author) else { return ignore(entry, "its author is not a member here") }
+        if header.kind.needsAdmin, !isAdmin(header.author) { return ignore(entry, "its author is not an admin here") }
+        switch content {
+        case .profile(let pseudonym):
+            pseudonyms[header.author] = pseudonym
+        case .meetingOpen(let topic):
+            meetings.append(Meeting(id: entry.id, openedBy: header.author, openedAt: header.timestamp, topic: topic))
+        case .meetingClose(let meeting):
+            if let i = meetings.firstIndex(where: { $0.id == meeting }), meetings[i].isOpen {
+                meetings[i].closedBy = header.author
+                meetings[i].closedAt = header.timestamp
+            }
+        case .invite(let invite):
+            guard invites[invite.id] == nil else { return ignore(entry, "the invite exists already") }
+            invites[invite.id] = InviteRecord(invite: invite, by: header.author, usedBy: nil)
+        case .memberAdd(let add):
+            if let reason = refusal(of: add, in: entry) { return ignore(entry, reason) }
+            members.append(add.member)
+            keyHolders.insert(add.member)
+            invites[add.invite!]?.usedBy = add.member
+        case .roleGrant(let member):
+            guard isMember(member), !isAdmin(member) else { return ignore(entry, "it names no member who is not an admin") }
+            admins.insert(member)
+        case .rekey(let rekey):
+            if let reason = refusal(of: rekey, in: entry) { return ignore(entry, reason) }
+            for removal in rekey.removed where isMember(removal.member) && removal.member != header.author {
+                members.removeAll { $0 == removal.member }
+                admins.remove(removal.member)
+                removed[removal.member] = Removal(epoch: rekey.epoch, lastSequence: removal.lastSequence)
+            }
+            effectiveRekeys.insert(entry.id)
+            // The first re-key to begin an epoch gives it its keys; a concurrent one for the
+            // same epoch only removes (Protocol/epochs.md §Concurrent re-keys).
+            if rekey.epoch != epoch {
+                epoch = rekey.epoch
+                epochSources[epoch] = entry.id
+                keyHolders = Set(rekey.keys.map(\.recipient))
+            }
+        case .redaction(let target):
+            guard let redacted = lookup(target), redacted.author == header.author, !redacted.kind.isMembership else {
+                return ignore(entry, "it names no entry of its author that may be redacted")
+            }
+            self.redacted.insert(target)
+        case .retention(let milliseconds):
+            guard milliseconds == 0 || Self.retentionRange.contains(milliseconds) else {
+                return ignore(entry, "its retention is out of range")
+            }
+            retention = milliseconds
+        case .genesis, .share, .checkIn, .privateCheckIn:
+            break
+        }
+    }
+
+    private mutating func ignore(_ entry: Entry, _ reason: String) {
+        ineffective[entry.id] = reason
+    }
+
+    /// Why `add` takes no effect at this position, if it does not.
+    private func refusal(of add: MemberAdd, in entry: Entry) -> String? {
+        guard let id = add.invite, let record = invites[id] else { return "it names no invite of this group" }
+        guard record.usedBy == nil else { return "its invite was used already" }
+        guard entry.header.timestamp < record.invite.expires else { return "its invite had expired" }
+        guard let proof = add.proof, InviteCode.isValidProof(proof, invite: id, group: entry.group, member: add.member) else {
+            return "it does not prove that its author holds the invite"
+        }
+        guard !isMember(add.member), removed[add.member] == nil else {
+            return "it names someone who is or was a member"
+        }
+        guard members.count < Self.maximumMembers else { return "the group is full" }
+        return nil
+    }
+
+    /// Why `rekey` takes no effect at this position, if it does not.
+    private func refusal(of rekey: Rekey, in entry: Entry) -> String? {
+        guard kept.contains(entry.id) else { return "its author's feed was cut before it" }
+        // The epoch named is the one after the epoch it was written in, which is the current
+        // epoch, or the one before when another re-key began the current epoch concurrently.
+        guard entry.header.epoch < UInt32.max, rekey.epoch == entry.header.epoch + 1 else {
+            return "it does not begin the epoch after the one it was written in"
+        }
+        guard rekey.epoch == epoch + 1 || (rekey.epoch == epoch && epoch > 0) else {
+            return "it does not begin the next epoch"
+        }
+        let recipients = rekey.keys.map(\.recipient)
+        guard Set(recipients).count == recipients.count,
+            recipients.allSatisfy({ isMember($0) || removed[$0] != nil })
+        else { return "it seals keys to someone who was never a member" }
+        return nil
+    }
+
+    // MARK: Questions
 
     /// The most recently opened meeting that has not been closed.
     public var openMeeting: Meeting? { meetings.last(where: \.isOpen) }
@@ -66,10 +335,36 @@ public struct GroupState: Sendable {
 
     public func isAdmin(_ key: PublicKey) -> Bool { admins.contains(key) }
 
+    /// Whether a re-key folded now, at the end of the log, may take effect: its author's feed
+    /// is not cut. (Any other re-key needs the whole log folded again.)
+    public func admitsRekey(by author: PublicKey, at sequence: UInt64) -> Bool {
+        cuts[author].map { sequence <= $0 } ?? true
+    }
+
+    /// Marks a re-key written at the end of the log as one that may take effect.
+    public mutating func keep(rekey id: EntryID) { kept.insert(id) }
+
+    /// Whether `entry` may be stored at all (`EntryRefusal`); nil when it may. `maxLamport` is
+    /// the highest Lamport clock held in the group. Whether a membership entry takes effect is
+    /// another question, answered by folding it.
+    public func refusal(of entry: Entry, maxLamport: UInt64) -> EntryRefusal? {
+        let header = entry.header
+        if let cut = cuts[header.author], header.sequence > cut { return .afterCut(lastAccepted: cut) }
+        let isGenesis = header.kind == .genesis && GroupID(entry.id) == entry.group
+        guard isGenesis || isMember(header.author) || removed[header.author] != nil else { return .notAMember }
+        let reach = maxLamport.addingReportingOverflow(Self.lamportReach)
+        guard header.lamport <= Self.maximumLamport, reach.overflow || header.lamport <= reach.partialValue else {
+            return .lamportTooFar(header.lamport)
+        }
+        if header.kind.isMembership, entry.body == nil { return .membershipUnreadable }
+        return nil
+    }
+
     /// Two admins re-keyed at once, and a member one of them removed received the current
-    /// keys from the other: the group needs one more re-key (Protocol/epochs.md §Concurrent).
+    /// keys from the other, or a member admitted meanwhile received none: the group needs one
+    /// more re-key (Protocol/epochs.md §Concurrent re-keys).
     public var needsRekey: Bool {
-        keyHolders.map { !$0.isDisjoint(with: removed.keys) } ?? false
+        epoch > 0 && (!keyHolders.isDisjoint(with: removed.keys) || !Set(members).isSubset(of: keyHolders))
     }
 
     /// The admin who writes that re-key: the remaining admin with the smallest key.
@@ -80,8 +375,9 @@ public struct GroupState: Sendable {
     }
 
     /// Why every node drops (or has dropped) `item`'s body at `now` (ms since 1970), if it
-    /// does (Protocol/retention.md).
+    /// does (Protocol/retention.md). Membership entries keep their bodies.
     public func dropReason(of item: LogItem, now: Int64) -> DropReason? {
+        guard !item.entry.header.kind.isMembership else { return nil }
         if redacted.contains(item.entry.id) { return .redacted }
         guard item.entry.header.kind == .share else { return nil }
         // A share's own expiry is inside its body: once the body is gone, expiry is the reason
@@ -97,54 +393,5 @@ public struct GroupState: Sendable {
     public enum DropReason: String, Sendable {
         case expired
         case redacted
-    }
-
-    /// Folds one more entry, in log order.
-    public mutating func apply(_ item: LogItem) {
-        let header = item.entry.header
-        authors[item.entry.id] = header.author
-        switch item.content {
-        case .genesis(let name)?:
-            self.name = name
-            founder = header.author
-            members = [header.author]
-            admins = [header.author]
-        case .profile(let pseudonym)?:
-            pseudonyms[header.author] = pseudonym
-        case .meetingOpen(let topic)?:
-            meetings.append(Meeting(
-                id: item.entry.id, openedBy: header.author, openedAt: header.timestamp, topic: topic))
-        case .meetingClose(let meeting)?:
-            if let i = meetings.firstIndex(where: { $0.id == meeting }), meetings[i].isOpen {
-                meetings[i].closedBy = header.author
-                meetings[i].closedAt = header.timestamp
-            }
-        case .invite(let invite)?:
-            if invites[invite.id] == nil { invites[invite.id] = (invite, header.author, nil) }
-        case .memberAdd(let add)?:
-            if !members.contains(add.member), removed[add.member] == nil { members.append(add.member) }
-            if let id = add.invite, invites[id]?.usedBy == nil { invites[id]?.usedBy = add.member }
-        case .roleGrant(let member)?:
-            if admins.contains(header.author), members.contains(member) { admins.insert(member) }
-        case .rekey(let rekey)?:
-            guard admins.contains(header.author) else { break }
-            for member in rekey.removed where removed[member] == nil {
-                removed[member] = rekey.epoch
-                members.removeAll { $0 == member }
-                admins.remove(member)
-            }
-            // The first re-key (in log order) to begin an epoch gives it its keys; a concurrent
-            // one for the same epoch only removes.
-            if rekey.epoch > epoch {
-                epoch = rekey.epoch
-                keyHolders = Set(rekey.keys.map(\.recipient))
-            }
-        case .redaction(let entry)?:
-            if authors[entry] == header.author { redacted.insert(entry) }
-        case .retention(let milliseconds)?:
-            if admins.contains(header.author) { retention = milliseconds }
-        case .share?, .checkIn?, .privateCheckIn?, nil:
-            break
-        }
     }
 }

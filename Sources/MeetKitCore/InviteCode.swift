@@ -23,11 +23,32 @@ public struct InviteCode: Sendable {
         self.inviter = inviter
     }
 
-    /// The id recorded in the group's invite entry: BLAKE2b-256 of the secret.
+    /// The id recorded in the group's invite entry: the invite key's public key.
     public var id: [UInt8] { Self.id(ofSecret: secret) }
 
     public static func id(ofSecret secret: SecretBytes) -> [UInt8] {
-        BLAKE2b.hash(Array("meetkit-invite-v1".utf8) + secret.exposedCopy())
+        signingKey(ofSecret: secret).publicKey.bytes
+    }
+
+    /// The invite's own Ed25519 key, from the secret (Protocol/membership.md §Invites): whoever
+    /// holds the secret can prove it by signing a member-add, without revealing it.
+    static func signingKey(ofSecret secret: SecretBytes) -> SigningKey {
+        // A 32-byte seed always makes a key.
+        try! SigningKey(seed: BLAKE2b.deriveSecret(from: secret, context: "meetkit-invite-key-v1"))
+    }
+
+    static let proofTag = Array("meetkit-invite-proof-v1".utf8)
+
+    /// The proof a member-add carries: the invite key's signature over a domain tag, the
+    /// group and the member admitted. It admits that member to that group and no one else.
+    public static func proof(secret: SecretBytes, group: GroupID, member: PublicKey) -> [UInt8] {
+        signingKey(ofSecret: secret).sign(proofTag + group.bytes + member.bytes)
+    }
+
+    /// Whether `proof` shows that the holder of invite `id`'s secret admitted `member` to `group`.
+    public static func isValidProof(_ proof: [UInt8], invite id: [UInt8], group: GroupID, member: PublicKey) -> Bool {
+        guard let key = try? PublicKey(bytes: id) else { return false }
+        return key.isValidSignature(proof, for: proofTag + group.bytes + member.bytes)
     }
 
     public var text: String {

@@ -85,12 +85,15 @@ public actor Node {
     }
 
     /// Runs `body` with the store, on the node: the way the CLI's commands reach a running
-    /// node's store. Entries it writes are pushed to connected peers at once.
+    /// node's store. Entries it writes are pushed to connected peers at once, and so are the
+    /// proofs of forks it finds (a bundle import may bring one).
     public func withStore<T: Sendable>(_ body: (Store) throws -> T) rethrows -> T {
+        let quarantined = quarantinedFeeds()
         defer {
             let written = store.drainNewEntries()
             push(written, except: nil)
             if written.contains(where: { $0.header.kind == .rekey }) { epochChanged() }
+            pushForks(foundSince: quarantined)
         }
         return try body(store)
     }
@@ -293,12 +296,16 @@ public actor Node {
                 if case .entries(let entries) = message { sessions[id]?.report.sent += entries.count }
                 session.outbound.yield(.send(message))
             case .serve(let vector):
+                // The session is live: the peer gets what it lacks, and every fork proof held.
                 let missing = store.entries(of: session.group, missingFrom: vector)
-                let next = session.sync.serve(missing, now: now)
+                let proofs = store.forks(in: session.group).map(\.entries)
+                let next = session.sync.serve(missing, forkProofs: proofs, now: now)
                 sessions[id] = session
                 execute(next, session: id)
             case .ingest:
                 ingest(verified, session: id)
+            case .forkProof(let first, let second):
+                acceptForkProof(first, second, session: id)
             case .admit(let secret):
                 var bytes = secret
                 let next: [SyncSession.Directive]
@@ -345,7 +352,14 @@ public actor Node {
     private func ingest(_ entries: [Entry], session id: Int) {
         guard var session = sessions[id] else { return }
         do {
-            let fresh = try store.ingest(entries, into: session.group)
+            let quarantined = quarantinedFeeds()
+            // A refusal is about one entry (Protocol/membership.md §Acceptance): the others are
+            // stored, and the session goes on.
+            let report = try store.ingestReporting(entries, into: session.group)
+            let fresh = report.stored
+            for refusal in report.refused.prefix(8) {
+                logger.warning("entry refused", metadata: ["peer": "\(session.remote.fingerprint)", "reason": "\(refusal.reason)"])
+            }
             session.sync.ingested(entries)
             session.report.received += fresh.count
             sessions[id] = session
@@ -353,11 +367,69 @@ public actor Node {
             relay(fresh, from: id)
             if fresh.contains(where: { $0.header.kind == .rekey }) { epochChanged() }
             if fresh.contains(where: { $0.header.kind == .redaction || $0.header.kind == .retention }) { dropExpiredBodies() }
+            // The peer that sent the second history may not know of the fork either: it gets the proof too.
+            pushForks(foundSince: quarantined)
         } catch {
             let reason = (error as? StoreError)?.message ?? "\(error)"
             let next = session.sync.ingestFailed(reason)
             sessions[id] = session
             execute(next, session: id)
+        }
+    }
+
+    // MARK: - Fork proofs
+
+    /// A fork proof from session `id` (Protocol/sync.md §Forks): both entries must verify
+    /// alone, and the store checks that they are one feed's at one sequence of the session's
+    /// group; else the session ends as for a refused entry. A proof new to the store goes to
+    /// the group's other peers.
+    private func acceptForkProof(_ a: RawEntry, _ b: RawEntry, session id: Int) {
+        guard let group = sessions[id]?.group, let peer = sessions[id]?.remote else { return }
+        let reason: String
+        do {
+            let first = try Entry(wire: a.wire, body: nil)
+            let second = try Entry(wire: b.wire, body: nil)
+            guard try store.acceptForkProof(first, second, in: group) else { return }
+            logger.notice("fork proof received", metadata: ["peer": "\(peer.fingerprint)"])
+            pushForkProofs([(first, second)], in: group, except: id)
+            return
+        } catch let error as EntryError {
+            reason = "a fork proof that does not verify: \(error.explanation)"
+        } catch let error as StoreError {
+            reason = error.message
+        } catch {
+            reason = "\(error)"
+        }
+        guard var session = sessions[id] else { return }
+        let next = session.sync.ingestFailed(reason)
+        sessions[id] = session
+        execute(next, session: id)
+    }
+
+    // TEMPORARY: until `Store.ingest` reports the forks it finds, they are found by comparing.
+    /// The quarantined feeds of each group, by author: what `pushForks(foundSince:)` compares
+    /// against to find the forks a store call found.
+    private func quarantinedFeeds() -> [GroupID: Set<PublicKey>] {
+        var feeds: [GroupID: Set<PublicKey>] = [:]
+        for group in store.epochs.keys { feeds[group] = Set(store.forks(in: group).map(\.author)) }
+        return feeds
+    }
+
+    /// Sends the forks found since `before` to every live session of their group.
+    private func pushForks(foundSince before: [GroupID: Set<PublicKey>]) {
+        for group in store.epochs.keys {
+            let found = store.forks(in: group).filter { !(before[group]?.contains($0.author) ?? false) }
+            guard !found.isEmpty else { continue }
+            pushForkProofs(found.map(\.entries), in: group, except: nil)
+        }
+    }
+
+    private func pushForkProofs(_ proofs: [(Entry, Entry)], in group: GroupID, except origin: Int?) {
+        for id in sessions.keys where id != origin && sessions[id]?.group == group {
+            guard var session = sessions[id] else { continue }
+            let directives = session.sync.sendForkProofs(proofs, now: now)
+            sessions[id] = session
+            execute(directives, session: id)
         }
     }
 

@@ -43,44 +43,59 @@ struct AtRest {
         w.write(sequence)
         return w.bytes
     }
+
+    /// A body is sealed apart from its header (it can be dropped alone), bound to the same row.
+    static func bodyContext(entry context: [UInt8]) -> [UInt8] {
+        Array("body".utf8) + context
+    }
 }
 
-/// The secrets of one group: its id and the keys of each epoch this member holds.
-/// A group's keys, epoch by epoch (Protocol/epochs.md). Two admins who re-key at once give
-/// one epoch two key sets; both are kept, and the first held is the one used to write.
+/// A group's keys, epoch by epoch (Protocol/epochs.md §Keys): each set with the re-key it came
+/// from (none for epoch 0's, drawn by the founder). Two admins who re-key at once give one epoch
+/// two key sets: both are kept for reading; the group state says which one members write with.
 struct GroupKeys {
     struct Epoch {
         let number: UInt32
+        /// The re-key entry that sealed these keys; nil for epoch 0.
+        let source: EntryID?
         let contentKey: SecretBytes
         let networkKey: SecretBytes
     }
 
+    static let epochLength = 4 + 32 + 32 + 32
+
     let group: GroupID
     private(set) var epochs: [Epoch]
 
-    var currentEpoch: UInt32 { epochs.map(\.number).max() ?? 0 }
+    /// The newest epoch held.
+    var newestEpoch: UInt32 { epochs.map(\.number).max() ?? 0 }
 
-    /// The key set new entries are written with.
-    var current: Epoch? { epochs.first { $0.number == currentEpoch } }
+    /// The key set of epoch `number` that re-key `source` sealed.
+    func set(of number: UInt32, source: EntryID?) -> Epoch? {
+        epochs.first { $0.number == number && $0.source == source }
+    }
 
     /// Every key set of epoch `number`.
     func sets(of number: UInt32) -> [Epoch] { epochs.filter { $0.number == number } }
 
+    func holds(source: EntryID) -> Bool { epochs.contains { $0.source == source } }
+
     /// Adds a key set; returns false if it was already held.
     @discardableResult
     mutating func add(_ epoch: Epoch) -> Bool {
-        guard !epochs.contains(where: { $0.number == epoch.number && $0.networkKey.isEqual(to: epoch.networkKey) }) else { return false }
+        guard !epochs.contains(where: { $0.number == epoch.number && $0.source == epoch.source }) else { return false }
         epochs.append(epoch)
         return true
     }
 
-    /// count (u32) ‖ count × (epoch u32 ‖ content key ‖ network key), after the group id.
+    /// group id (32) ‖ count (u32) ‖ count × (epoch u32 ‖ source 32, zero for none ‖ content key 32 ‖ network key 32).
     func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.write(group.bytes)
         w.write(UInt32(epochs.count))
         for keys in epochs {
             w.write(keys.number)
+            w.write(keys.source?.bytes ?? [UInt8](repeating: 0, count: 32))
             w.write(keys.contentKey.exposedCopy())
             w.write(keys.networkKey.exposedCopy())
         }
@@ -95,11 +110,15 @@ struct GroupKeys {
     init?(decoding bytes: [UInt8]) {
         var r = ByteReader(bytes)
         guard let id = r.readBytes(32).flatMap(GroupID.init(bytes:)), let count = r.readUInt32(),
-              Int(count) * 68 == r.remaining else { return nil }
+              r.remaining.isMultiple(of: Self.epochLength), UInt64(count) * UInt64(Self.epochLength) == UInt64(r.remaining)
+        else { return nil }
         var epochs: [Epoch] = []
         for _ in 0..<count {
-            guard let number = r.readUInt32(), var content = r.readBytes(32), var network = r.readBytes(32) else { return nil }
-            epochs.append(Epoch(number: number, contentKey: SecretBytes(consuming: &content), networkKey: SecretBytes(consuming: &network)))
+            guard let number = r.readUInt32(), let source = r.readBytes(32), var content = r.readBytes(32), var network = r.readBytes(32)
+            else { return nil }
+            epochs.append(Epoch(
+                number: number, source: source.allSatisfy { $0 == 0 } ? nil : EntryID(bytes: source),
+                contentKey: SecretBytes(consuming: &content), networkKey: SecretBytes(consuming: &network)))
         }
         group = id
         self.epochs = epochs

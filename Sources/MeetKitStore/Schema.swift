@@ -3,9 +3,10 @@ import GRDB
 /// The database schema (Protocol/storage.md §Database). Nothing in it is readable without
 /// the store key: rows hold keyed tags, sequence numbers and sealed blobs.
 enum Schema {
-    /// 2 added the `forks` table (Protocol/storage.md §Database); `migrate` brings a version 1
-    /// log forward.
-    static let version = 2
+    /// 2 added the `forks` table; 3 the `cuts` table, and entries may be deleted past a feed's
+    /// cut (Protocol/storage.md §Database). Version 3 also changed what rows hold (bodies
+    /// sealed, keys with their re-key): older logs are not brought forward.
+    static let version = 3
 
     static func create(_ db: Database) throws {
         try db.execute(sql: """
@@ -19,7 +20,11 @@ enum Schema {
                 body BLOB,
                 UNIQUE (feed, sequence)
             );
+            CREATE TABLE cuts (feed BLOB PRIMARY KEY NOT NULL, last INTEGER NOT NULL);
+            -- An entry leaves the log only when it stands past its feed's cut (a removal, a
+            -- fork, or an author who was never admitted: cut at 0).
             CREATE TRIGGER entries_append_only BEFORE DELETE ON entries
+            WHEN NOT EXISTS (SELECT 1 FROM cuts WHERE cuts.feed = OLD.feed AND OLD.sequence > cuts.last)
             BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
             -- INSERT OR REPLACE deletes the row it replaces without firing DELETE triggers.
             CREATE TRIGGER entries_never_replaced BEFORE INSERT ON entries
@@ -43,16 +48,9 @@ enum Schema {
             """)
     }
 
-    /// Brings an older log forward; leaves a current one (or a newer one, which `isCurrent`
-    /// then refuses) alone.
-    static func migrate(_ db: Database) throws {
-        guard try Int.fetchOne(db, sql: "PRAGMA user_version") == 1, try db.tableExists("entries") else { return }
-        try createForks(db)
-        try db.execute(sql: "PRAGMA user_version = \(version)")
-    }
-
     static func isCurrent(_ db: Database) throws -> Bool {
         try Int.fetchOne(db, sql: "PRAGMA user_version") == version
             && db.tableExists("entries") && db.tableExists("meta") && db.tableExists("groups") && db.tableExists("forks")
+            && db.tableExists("cuts")
     }
 }

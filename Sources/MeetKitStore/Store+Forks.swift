@@ -26,7 +26,7 @@ extension Store {
 
     /// The quarantined feeds of `group`, by author.
     public func forks(in group: GroupID) -> [Fork] {
-        (logs[group]?.quarantined.values).map { Array($0) }?.sorted { $0.author < $1.author } ?? []
+        (logs[group]?.forks.values).map { Array($0) }?.sorted { $0.author < $1.author } ?? []
     }
 
     func insertFork(_ fork: Fork, in group: GroupID, _ db: Database) throws {

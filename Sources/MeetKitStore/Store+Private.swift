@@ -19,7 +19,10 @@ extension Store {
         defer { SecretBytes.wipe(&plain) }
         let messageKey = SecretBytes(randomCount: AEAD.keyLength)
         let nonce = SecureRandom.bytes(AEAD.nonceLength)
-        let ciphertext = nonce + AEAD.seal(plain, associatedData: PrivateCheckIn.associatedData, nonce: nonce, key: messageKey)
+        // Bound to this member and the place the entry will take in their feed.
+        let sequence = (logs[group]?.heads[memberID]?.sequence ?? 0) + 1
+        let associatedData = PrivateCheckIn.associatedData(group: group, author: memberID, sequence: sequence)
+        let ciphertext = nonce + AEAD.seal(plain, associatedData: associatedData, nonce: nonce, key: messageKey)
         var key = messageKey.exposedCopy()
         defer { SecretBytes.wipe(&key) }
         var sealed: [Rekey.Sealed] = []
@@ -34,12 +37,13 @@ extension Store {
         return try append(.privateCheckIn(content), to: group, at: time)
     }
 
-    /// The check-in inside `privateCheckIn`, if this member is one of its readers.
-    public func open(_ privateCheckIn: PrivateCheckIn) -> CheckIn? {
+    /// The check-in inside `privateCheckIn`, carried by the entry `header` heads, if this member
+    /// is one of its readers and it was written by that entry's author.
+    public func open(_ privateCheckIn: PrivateCheckIn, in header: EntryHeader) -> CheckIn? {
         guard let box = privateCheckIn.readers.first(where: { $0.recipient == memberID })?.box,
             let publicKey = try? memberID.curve25519(),
             var key = SealedBox.open(box, publicKey: publicKey, secretKey: identity.curve25519SecretKey()), key.count == AEAD.keyLength
         else { return nil }
-        return privateCheckIn.open(messageKey: SecretBytes(consuming: &key))
+        return privateCheckIn.open(messageKey: SecretBytes(consuming: &key), header: header)
     }
 }

@@ -14,10 +14,12 @@ extension Store {
         let now = Int64(time.timeIntervalSince1970 * 1000)
         var dropped: [(group: GroupID, entry: Entry)] = []
         for group in keys.keys {
-            let items = log(of: group)
-            let state = GroupState(items: items)
-            for item in items where item.entry.body != nil && state.dropReason(of: item, now: now) != nil {
-                dropped.append((group, item.entry))
+            let state = self.state(of: group)
+            // Only shares expire and only non-membership entries are redacted: nothing else is read.
+            for entry in logs[group]?.entries ?? [] where entry.body != nil && !entry.header.kind.isMembership {
+                guard entry.header.kind == .share || state.redacted.contains(entry.id) else { continue }
+                let content = entry.header.kind == .share ? (try? self.content(of: entry)) ?? nil : nil
+                if state.dropReason(of: LogItem(entry: entry, content: content), now: now) != nil { dropped.append((group, entry)) }
             }
         }
         guard !dropped.isEmpty else { return 0 }
@@ -36,11 +38,14 @@ extension Store {
     /// Writes `redaction` of one of this member's own entries, and drops its body here at once.
     @discardableResult
     public func redact(_ id: EntryID, in group: GroupID, at time: Date) throws -> Entry {
-        guard let target = logs[group]?.entries.first(where: { $0.id == id }) else {
+        guard let target = logs[group]?.entry(id) else {
             throw StoreError(.invalidEntry, "There is no entry \(id.short) in this group.")
         }
         guard target.header.author == memberID else {
             throw StoreError(.notPermitted, "Only its author may redact entry \(id.short).")
+        }
+        guard !target.header.kind.isMembership else {
+            throw StoreError(.notPermitted, "Entry \(id.short) records who belongs to the group; it cannot be redacted.")
         }
         let entry = try append(.redaction(entry: id), to: group, at: time)
         try dropExpiredBodies(at: time)

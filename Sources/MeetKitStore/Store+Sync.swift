@@ -12,7 +12,7 @@ extension Store {
     /// (UInt64.max), so that no peer sends more of it and nothing is fetched in a loop.
     public func versionVector(of group: GroupID) -> VersionVector {
         var heads = (logs[group]?.heads ?? [:]).mapValues(\.sequence)
-        for author in (logs[group]?.quarantined ?? [:]).keys { heads[author] = .max }
+        for author in (logs[group]?.forks ?? [:]).keys { heads[author] = .max }
         return VersionVector(heads)
     }
 
@@ -23,126 +23,189 @@ extension Store {
             .sorted { $0.position < $1.position }
     }
 
-    /// Each group this node holds keys of, with its current epoch: cheap, unlike `groups`,
-    /// which orders and digests every log.
-    public var epochs: [GroupID: UInt32] { keys.mapValues(\.currentEpoch) }
+    /// Each group this node holds keys of, with its current epoch (the folded state's).
+    public var epochs: [GroupID: UInt32] { keys.mapValues { logs[$0.group]?.state.epoch ?? 0 } }
+
+    /// The keys of the current epoch when this member holds them; else the newest it holds.
+    private func currentKeys(of group: GroupID) -> GroupKeys.Epoch? {
+        writeKeys(of: group) ?? keys[group].flatMap { groupKeys in
+            groupKeys.epochs.filter { $0.number == groupKeys.newestEpoch }.first
+        }
+    }
 
     /// The current epoch's network key of each group: the handshake's app key.
     public func networkKeys() -> [(group: GroupID, key: SecretBytes)] {
-        keys.values.compactMap { groupKeys in groupKeys.current.map { (groupKeys.group, $0.networkKey) } }
+        keys.keys.compactMap { group in currentKeys(of: group).map { (group, $0.networkKey) } }
     }
 
-    /// Every network key held, newest epoch first, and whom a handshake under it may admit:
-    /// under a current key anyone holding it (a joiner with an invite); under an older one only
+    /// Every network key held, current first, and whom a handshake under it may admit:
+    /// under the current key anyone holding it (a joiner with an invite); under an older one only
     /// current members, who may not have heard of the re-key yet (Protocol/epochs.md §Sessions).
     public func handshakeKeys() -> [(group: GroupID, key: SecretBytes, onlyMembers: Set<PublicKey>?)] {
         keys.values.flatMap { groupKeys in
-            let current = groupKeys.currentEpoch
+            let current = currentKeys(of: groupKeys.group)
             let members = self.members(of: groupKeys.group)
-            return groupKeys.epochs.sorted { $0.number > $1.number }.map { set in
-                (groupKeys.group, set.networkKey, set.number == current ? nil : members)
-            }
+            let others = groupKeys.epochs.filter { !($0.number == current?.number && $0.source == current?.source) }
+                .sorted { $0.number > $1.number }
+                .map { (groupKeys.group, $0.networkKey, Optional(members)) }
+            return (current.map { [(groupKeys.group, $0.networkKey, Set<PublicKey>?.none)] } ?? []) + others
         }
     }
 
     public func isMember(_ key: PublicKey, of group: GroupID) -> Bool {
-        logs[group]?.members.contains(key) ?? false
+        logs[group]?.state.isMember(key) ?? false
     }
 
     /// Whether `key` was a member of `group` and has been removed.
     public func wasRemoved(_ key: PublicKey, from group: GroupID) -> Bool {
-        logs[group]?.removedAt[key] != nil
+        logs[group]?.state.removed[key] != nil
     }
 
     /// The group's members now; for a node restored from a backup whose log is still empty,
     /// the members the backup knew (whom it may dial to fetch the log).
     public func members(of group: GroupID) -> Set<PublicKey> {
-        let members = logs[group]?.members ?? []
+        let members = Set(logs[group]?.state.members ?? [])
         return members.isEmpty ? Set(awaitingOwnFeed[group] ?? []) : members
     }
 
     // MARK: - Receiving entries
 
+    /// What `ingest` did with a batch.
+    public struct IngestReport: Sendable {
+        /// The entries newly stored, in the order given.
+        public var stored: [Entry] = []
+        /// Entries refused, each with one sentence saying why. A refusal is about one entry
+        /// (and the rest of its author's feed in the batch): the others are stored.
+        public var refused: [(id: EntryID, reason: String)] = []
+        /// Forks found in this batch.
+        public var forks: [Fork] = []
+    }
+
     /// Stores entries received from a peer (already decoded and signature-checked by
-    /// `Entry(wire:body:)`), in one transaction. Each must follow its feed and come from a
-    /// member; entries already held are skipped. On any failure nothing is stored.
-    /// Returns the entries newly stored.
+    /// `Entry(wire:body:)`), in one transaction, under the same rules as `append`
+    /// (Protocol/membership.md §Acceptance). Entries already held, and entries after a feed's
+    /// cut, are skipped without complaint (a peer that has not heard of the cut still sends
+    /// them); an entry that breaks a rule is refused alone, with the rest of its author's feed
+    /// in this batch. Returns the entries newly stored.
     @discardableResult
     public func ingest(_ entries: [Entry], into group: GroupID) throws -> [Entry] {
-        guard keys[group] != nil else {
+        try ingestReporting(entries, into: group).stored
+    }
+
+    /// `ingest`, saying what was refused and which forks were found.
+    public func ingestReporting(_ entries: [Entry], into group: GroupID) throws -> IngestReport {
+        guard keys[group] != nil, let log = logs[group] else {
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }
-        var heads: [PublicKey: FeedHead] = [:]
-        // A copy of the membership only: a copy of the whole log would share its entries array,
-        // and the first append after this batch would copy all of it.
-        var working = logs[group]?.membership ?? Membership()
+        var report = IngestReport()
         var fresh: [Entry] = []
-        var forks: [Fork] = []
+        var contents: [EntryID: EntryContent] = [:]
+        var blocked: Set<PublicKey> = []
+        var adoptedKeys = false
+        // What the batch has changed so far: a copy of the feed heads and the state only (a
+        // copy of the whole log would share its entries array, and the next append would copy it).
+        var ledger = log.ledger
+        func lookup(_ id: EntryID) -> EntryHeader? {
+            log.entry(id)?.header ?? fresh.last { $0.id == id }?.header
+        }
+        func refuse(_ entry: Entry, _ reason: String) {
+            report.refused.append((entry.id, "Entry \(entry.id.short) by \(entry.header.author.fingerprint) was refused: \(reason)."))
+            blocked.insert(entry.header.author)
+        }
         for entry in entries {
             let author = entry.header.author
-            // A feed in quarantine takes nothing more, and that is not an error: the peer may
-            // not know of the fork yet.
-            guard working.quarantined[author] == nil else { continue }
-            let head = heads[author] ?? logs[group]?.heads[author]
-            if let head, entry.header.sequence <= head.sequence {
-                guard !held(entry, in: group) else { continue }
+            guard ledger.forks[author] == nil, !blocked.contains(author) else { continue }
+            guard entry.group == group else {
+                refuse(entry, EntryError.wrongGroup.explanation)
+                continue
+            }
+            if let head = ledger.heads[author], entry.header.sequence <= head.sequence {
+                guard !log.contains(entry.id), !fresh.contains(where: { $0.id == entry.id }) else { continue }
                 // A second valid entry at the same place in the feed: proof of equivocation.
+                // Neither branch is kept, from the fork on (Protocol/sync.md §Forks).
                 let original = fresh.first { $0.header.author == author && $0.header.sequence == entry.header.sequence }
-                    ?? logs[group]?.entry(by: author, at: entry.header.sequence)
+                    ?? log.entry(by: author, at: entry.header.sequence)
                 if let original, let fork = Fork(original, entry) {
-                    forks.append(fork)
-                    working.quarantine(fork)
-                    fresh.removeAll { $0.header.author == author && $0.header.sequence > entry.header.sequence }
+                    report.forks.append(fork)
+                    fresh.removeAll { $0.header.author == author && $0.header.sequence >= fork.sequence }
+                    ledger = log.ledger
+                    for proof in report.forks { ledger.quarantine(proof) }
+                    for kept in fresh { ledger.add(kept, content: contents[kept.id], fold: false, lookup: lookup) }
+                    ledger.refold(lookup: lookup)
                 }
                 continue
             }
-            let isGenesis = entry.header.kind == .genesis && GroupID(entry.id) == group
-            guard isGenesis || working.admitted.contains(author) else {
-                throw StoreError(.invalidEntry, "Entry \(entry.id.short) comes from \(author.fingerprint), who is not a member.")
+            do { try entry.validateLink(after: ledger.heads[author], in: group) } catch {
+                refuse(entry, error.explanation)
+                continue
             }
-            if let removed = working.removedAt[author], entry.header.epoch >= removed {
-                throw StoreError(.invalidEntry, "Entry \(entry.id.short) was written by \(author.fingerprint) after their removal.")
+            if let refusal = ledger.state.refusal(of: entry, maxLamport: ledger.maxLamport) {
+                if case .afterCut = refusal { continue }
+                refuse(entry, refusal.explanation)
+                continue
             }
-            if entry.header.kind.needsAdmin, !working.admins.contains(author) {
-                throw StoreError(
-                    .invalidEntry, "Entry \(entry.id.short) is a \(entry.header.kind) by \(author.fingerprint), who is not an admin.")
+            let content = self.stateContent(of: entry)
+            if entry.header.kind.isMembership, content == nil {
+                refuse(entry, EntryRefusal.membershipUnreadable.explanation)
+                continue
             }
-            if entry.header.kind.changesMembership {
-                guard let content = (try? content(of: entry)) ?? nil else {
-                    throw StoreError(.invalidEntry, "Entry \(entry.id.short) changes the membership but cannot be read.")
-                }
-                working.fold(content, author: author)
-                // Later entries in this batch may be of the new epoch.
-                if case .rekey(let rekey) = content { openKeys(of: rekey, in: group) }
-            }
+            ledger.add(entry, content: content, fold: true, lookup: lookup)
+            contents[entry.id] = content
             fresh.append(entry)
-            heads[author] = entry.head
+            // Later entries in this batch may be of the epoch this re-key begins: keep its keys
+            // now (they are written to the files once the batch is stored).
+            if case .rekey(let rekey)? = content, ledger.state.effectiveRekeys.contains(entry.id),
+                let opened = openKeys(of: rekey, in: group) {
+                adoptedKeys = keys[group]?.add(GroupKeys.Epoch(
+                    number: opened.epoch, source: entry.id, contentKey: opened.contentKey, networkKey: opened.networkKey)) ?? false
+                    || adoptedKeys
+            }
         }
-        guard !fresh.isEmpty || !forks.isEmpty else { return [] }
+        guard !fresh.isEmpty || !report.forks.isEmpty else { return report }
         try write { db in
             try insert(fresh, in: group, db)
-            for fork in forks { try insertFork(fork, in: group, db) }
+            for fork in report.forks { try insertFork(fork, in: group, db) }
+            if adoptedKeys, let groupKeys = keys[group] { try updateKeys(groupKeys, db) }
         }
-        for entry in fresh { record(entry) }
-        for fork in forks { logs[group]?.membership.quarantine(fork) }
-        return fresh
+        for fork in report.forks { logs[group]?.ledger.quarantine(fork) }
+        for entry in fresh { logs[group]?.add(entry, content: contents[entry.id], fold: false) }
+        logs[group]?.refold()
+        unannounced.append(contentsOf: fresh)
+        try settle(group)
+        report.stored = fresh.filter { logs[group]?.contains($0.id) ?? false }
+        return report
     }
 
-    private func held(_ entry: Entry, in group: GroupID) -> Bool {
-        logs[group]?.ids.contains(entry.id) ?? false
+    /// Keeps a fork proof received from a peer (two entries by one author at one sequence,
+    /// already signature-checked): that feed is quarantined from the fork on, as if this node
+    /// had seen both entries itself. Returns false if the feed was quarantined already.
+    @discardableResult
+    public func acceptForkProof(_ a: Entry, _ b: Entry, in group: GroupID) throws -> Bool {
+        guard let fork = Fork(a, b), a.group == group else {
+            throw StoreError(.invalidEntry, "The fork proof is not two entries of one feed at one place.")
+        }
+        guard logs[group] != nil else { throw StoreError(.unknownGroup, "You are not a member of group \(group.short).") }
+        guard logs[group]?.forks[fork.author] == nil else { return false }
+        try write { db in try insertFork(fork, in: group, db) }
+        logs[group]?.ledger.quarantine(fork)
+        logs[group]?.refold()
+        try settle(group)
+        return true
     }
 
     // MARK: - Invites and admission
 
     /// Records a one-time invite valid for `lifetime` and returns its code.
     public func createInvite(to group: GroupID, lifetime: TimeInterval, at time: Date) throws -> InviteCode {
-        guard let epoch = keys[group]?.current else {
+        guard let epoch = currentKeys(of: group) else {
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }
         try requireAdmin(in: group, to: "invite")
         let code = InviteCode(
             group: group, networkKey: epoch.networkKey, secret: SecretBytes(randomCount: InviteCode.secretLength), inviter: memberID)
-        let expires = Int64(((time.timeIntervalSince1970 + lifetime) * 1000).rounded())
+        guard let expires = Int64(exactly: ((time.timeIntervalSince1970 + lifetime) * 1000).rounded()) else {
+            throw StoreError(.invalidContent, "The invite's lifetime is out of range; nothing was written.")
+        }
         try append(.invite(Invite(id: code.id, expires: expires)), to: group, at: time)
         return code
     }
@@ -157,11 +220,18 @@ extension Store {
         }
         var entry: Entry?
         if !state.isMember(member) {
+            guard state.removed[member] == nil else {
+                throw StoreError(.notPermitted, "This member was removed from the group and cannot join again with the same key.")
+            }
             guard invite.usedBy == nil else { throw StoreError(.invalidEntry, "The invite code has already been used.") }
             guard Int64(time.timeIntervalSince1970 * 1000) < invite.invite.expires else {
                 throw StoreError(.invalidEntry, "The invite code has expired; ask for a new one.")
             }
-            entry = try append(.memberAdd(MemberAdd(member: member, invite: id)), to: group, at: time)
+            guard state.members.count < GroupState.maximumMembers else {
+                throw StoreError(.notPermitted, "The group is full: a group can have at most \(GroupState.maximumMembers) members.")
+            }
+            let proof = InviteCode.proof(secret: secret, group: group, member: member)
+            entry = try append(.memberAdd(MemberAdd(member: member, invite: id, proof: proof)), to: group, at: time)
         } else if invite.usedBy != member {
             throw StoreError(.invalidEntry, "The invite code has already been used.")
         }
@@ -229,11 +299,13 @@ extension Store {
         return try rekey(group, removing: [], at: time)
     }
 
-    /// A re-key entry: epoch one past the highest known, fresh keys sealed to every member not
-    /// removed, written under the current epoch; recording it opens this member's own keys.
+    /// A re-key entry: the epoch after the current one, fresh keys sealed to every member not
+    /// removed, each removed member's feed cut after the last entry held of it, written under
+    /// the current epoch; recording it opens this member's own keys.
     private func rekey(_ group: GroupID, removing removed: [PublicKey], at time: Date) throws -> Entry {
         let state = self.state(of: group)
-        let epoch = max(state.epoch, keys[group]?.currentEpoch ?? 0) + 1
+        let (epoch, overflow) = state.epoch.addingReportingOverflow(1)
+        guard !overflow else { throw StoreError(.notPermitted, "The group has used every epoch number; start a new group.") }
         let fresh = EpochKeys(
             group: group, epoch: epoch, contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
         var plain = fresh.encoded()
@@ -246,7 +318,8 @@ extension Store {
                 throw StoreError(.invalidEntry, "\(recipient.fingerprint)'s key cannot receive sealed messages.")
             }
         }
-        return try append(.rekey(Rekey(epoch: epoch, removed: removed, keys: sealed)), to: group, at: time)
+        let removals = removed.map { Rekey.Removal(member: $0, lastSequence: logs[group]?.heads[$0]?.sequence ?? 0) }
+        return try append(.rekey(Rekey(epoch: epoch, removed: removals, keys: sealed)), to: group, at: time)
     }
 
     private func requireAdmin(in group: GroupID, to action: String) throws {

@@ -22,10 +22,8 @@ public final class Store {
     /// nothing there until it has (Protocol/storage.md §Identity backup). With each, the
     /// members the backup knew: whom to dial while the log is still empty.
     var awaitingOwnFeed: [GroupID: [PublicKey]] = [:]
-    /// Membership entries this member could not read yet (their epoch's keys come later).
-    private var unreadableMembership: [GroupID: [Entry]] = [:]
     /// Entries stored since `drainNewEntries` last ran: what a node pushes to its peers.
-    private var unannounced: [Entry] = []
+    var unannounced: [Entry] = []
 
     public var memberID: PublicKey { identity.publicKey }
 
@@ -129,7 +127,6 @@ public final class Store {
         }
         let database = try openDatabase(directory)
         let store = Store(directory: directory, lock: lock, database: database, keystore: keystore, pseudonym: "")
-        try store.write { db in try Schema.migrate(db) }
         try store.load()
         return store
     }
@@ -170,7 +167,7 @@ public final class Store {
                     "The log \(directory.database) is damaged: SQLite reports \(Self.summarize(check)). Nothing was changed.")
             }
             guard try Schema.isCurrent(db) else {
-                throw StoreError(.damagedDatabase, "\(directory.database) is not a MeetKit log, or was written by a newer MeetKit.")
+                throw StoreError(.damagedDatabase, "\(directory.database) is not a MeetKit log, or was written by another version of MeetKit; nothing was changed.")
             }
             guard try getMeta(db, "check") == Array("meetkit".utf8) else {
                 throw StoreError(.damagedDatabase, "The log \(directory.database) does not belong to this keystore, or is damaged.")
@@ -186,17 +183,6 @@ public final class Store {
                 keys[groupKeys.group] = groupKeys
                 logs[groupKeys.group] = GroupLog()
             }
-            let rows = try Row.fetchCursor(db, sql: "SELECT rowid, feed, sequence, sealed, body FROM entries ORDER BY rowid")
-            while let row = try rows.next() {
-                let entry = try unsealEntry(row)
-                // The body is not sealed at rest, only bound by the hash in the sealed header:
-                // check it (cheap), so a damaged body is neither shown as unreadable nor served.
-                if let body = entry.body,
-                   body.count != Int(entry.header.bodyLength) || BLAKE2b.hash(body) != entry.header.bodyHash {
-                    throw damagedRow("the body of entry \(row["rowid"] as Int64)")
-                }
-                record(entry, announce: false)
-            }
             for row in try Row.fetchAll(db, sql: "SELECT feed, sealed FROM forks") {
                 let feed = [UInt8](row["feed"] as Data)
                 guard let plain = atRest.open([UInt8](row["sealed"] as Data), context: Array("fork".utf8) + feed),
@@ -205,22 +191,44 @@ public final class Store {
                     let second = try? Entry(wire: Array(plain.suffix(Entry.wireLength)), body: nil),
                     let fork = Fork(first, second)
                 else { throw damagedRow("a fork proof") }
-                logs[first.group, default: GroupLog()].membership.quarantine(fork)
+                logs[first.group, default: GroupLog()].ledger.quarantine(fork)
+            }
+            // Entries in the order they were stored: each feed in order, every membership
+            // entry before what it allowed. The state is folded once per group at the end.
+            let rows = try Row.fetchCursor(db, sql: "SELECT rowid, feed, sequence, sealed, body FROM entries ORDER BY rowid")
+            while let row = try rows.next() {
+                let entry = try unsealEntry(row)
+                logs[entry.group, default: GroupLog()].add(entry, content: stateContent(of: entry), fold: false)
             }
         }
+        for group in logs.keys { logs[group]?.refold() }
     }
 
+    /// An entry row: its header and signature, and its body (when held), each sealed under the
+    /// store key and bound to the row's feed and sequence (Protocol/storage.md §Database).
     private func unsealEntry(_ row: Row) throws -> Entry {
         let feed = [UInt8](row["feed"] as Data)
-        let sequence: Int64 = row["sequence"]
-        let body = (row["body"] as Data?).map { [UInt8]($0) }
-        guard let wire = atRest.open(
-            [UInt8](row["sealed"] as Data), context: AtRest.entryContext(feed: feed, sequence: UInt64(sequence)))
-        else { throw damagedRow("entry \(row["rowid"] as Int64)") }
+        let sequence = UInt64(row["sequence"] as Int64)
+        let context = AtRest.entryContext(feed: feed, sequence: sequence)
+        guard let wire = atRest.open([UInt8](row["sealed"] as Data), context: context) else {
+            throw damagedRow("entry \(row["rowid"] as Int64)")
+        }
+        var body: [UInt8]?
+        if let sealed = row["body"] as Data? {
+            guard let opened = atRest.open([UInt8](sealed), context: AtRest.bodyContext(entry: context)) else {
+                throw damagedRow("the body of entry \(row["rowid"] as Int64)")
+            }
+            body = opened
+        }
         let entry: Entry
         do { entry = try Entry(storedWire: wire, body: body) } catch { throw damagedRow("entry \(row["rowid"] as Int64)") }
-        guard entry.header.sequence == UInt64(sequence), atRest.feedTag(group: entry.group, author: entry.header.author) == feed
+        guard entry.header.sequence == sequence, atRest.feedTag(group: entry.group, author: entry.header.author) == feed
         else { throw damagedRow("entry \(row["rowid"] as Int64)") }
+        // The sealed body is bound to the row, and its hash to the sealed header: a body that
+        // does not match is damage, neither shown as unreadable nor served.
+        if let body, body.count != Int(entry.header.bodyLength) || BLAKE2b.hash(body) != entry.header.bodyHash {
+            throw damagedRow("the body of entry \(row["rowid"] as Int64)")
+        }
         return entry
     }
 
@@ -239,14 +247,9 @@ public final class Store {
     public func summary(of group: GroupID) -> GroupSummary {
         let log = logs[group] ?? GroupLog()
         let ordered = log.entries.sorted { $0.position < $1.position }
-        var name: String?
-        if let genesis = ordered.first(where: { $0.id == EntryID(bytes: group.bytes) }),
-           case .genesis(let genesisName)? = try? content(of: genesis) {
-            name = genesisName
-        }
         return GroupSummary(
-            id: group, name: name, entries: log.entries.count, feeds: log.heads.count,
-            epoch: keys[group]?.currentEpoch ?? 0, digest: LogDigest.digest(ofOrderedIDs: ordered.map(\.id)))
+            id: group, name: log.state.name, entries: log.entries.count, feeds: log.heads.count,
+            epoch: log.state.epoch, digest: LogDigest.digest(ofOrderedIDs: ordered.map(\.id)))
     }
 
     /// Picks a group by name or id prefix; with no selector, the only group there is.
@@ -269,7 +272,7 @@ public final class Store {
     @discardableResult
     public func createGroup(name: String, at time: Date) throws -> GroupID {
         let epoch = GroupKeys.Epoch(
-            number: 0, contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
+            number: 0, source: nil, contentKey: SecretBytes(randomCount: AEAD.keyLength), networkKey: SecretBytes(randomCount: 32))
         let genesis = try author(.genesis(name: name), group: nil, after: nil, lamport: 1, epoch: 0, key: epoch.contentKey, at: time)
         let group = genesis.group
         let profile = try author(
@@ -282,33 +285,58 @@ public final class Store {
         }
         keys[group] = groupKeys
         logs[group] = GroupLog()
-        for entry in [genesis, profile] { record(entry) }
+        for entry in [genesis, profile] { try record(entry) }
         return group
     }
 
     // MARK: - Writing
 
-    /// Signs `content` as this member's next entry in `group` and stores it durably.
+    /// Signs `content` as this member's next entry in `group` and stores it durably. The entry
+    /// passes the same rules as one received from a peer, and a membership entry must take
+    /// effect: a node never writes what its peers would refuse or ignore.
     @discardableResult
     public func append(_ content: EntryContent, to group: GroupID, at time: Date) throws -> Entry {
-        guard let epoch = keys[group]?.current else {
+        guard let log = logs[group], let epoch = writeKeys(of: group) else {
+            if logs[group] != nil, keys[group] != nil {
+                throw StoreError(.notPermitted, "This node does not hold the group's current keys yet; sync with a member first. Nothing was written.")
+            }
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }
-        guard logs[group]?.removedAt[memberID] == nil else {
+        guard log.state.removed[memberID] == nil else {
             throw StoreError(.notPermitted, "You were removed from this group; nothing was written.")
         }
         guard awaitingOwnFeed[group] == nil else {
             throw StoreError(
                 .notPermitted,
-                "This node was restored from a backup and has not yet fetched your earlier entries; sync with a member ('meetkit sync --peer', or 'meetkit run') or import a bundle first, so that nothing is written twice under your key.")
+                "This node was restored from a backup and has not yet fetched your earlier entries; sync with a member ('meetkit sync --peer', or 'meetkit run') first, so that nothing is written twice under your key.")
         }
-        let log = logs[group]
+        let lamport = log.maxLamport.addingReportingOverflow(1)
+        guard !lamport.overflow, lamport.partialValue <= GroupState.maximumLamport else {
+            throw StoreError(.invalidEntry, "The group's log has run out of clock values; nothing was written.")
+        }
         let entry = try author(
-            content, group: group, after: log?.heads[memberID], lamport: (log?.maxLamport ?? 0) + 1,
+            content, group: group, after: log.heads[memberID], lamport: lamport.partialValue,
             epoch: epoch.number, key: epoch.contentKey, at: time)
+        if let refusal = log.state.refusal(of: entry, maxLamport: log.maxLamport) {
+            throw StoreError(.notPermitted, "Nothing was written: \(refusal.explanation).")
+        }
+        if content.kind.isMembership, let reason = Self.ineffectiveReason(of: entry, content: content, after: log) {
+            throw StoreError(.notPermitted, "Nothing was written: the entry would have no effect (\(reason)).")
+        }
         try write { db in try insert([entry], in: group, db) }
-        record(entry)
+        try record(entry)
         return entry
+    }
+
+    /// Why `entry`, written at the end of `log`, would take no effect, if it would not.
+    private static func ineffectiveReason(of entry: Entry, content: EntryContent, after log: GroupLog) -> String? {
+        var state = log.state
+        if entry.header.kind == .rekey {
+            guard state.admitsRekey(by: entry.header.author, at: entry.header.sequence) else { return "your feed was cut" }
+            state.keep(rekey: entry.id)
+        }
+        state.apply(LogItem(entry: entry, content: content)) { id in log.entry(id)?.header }
+        return state.ineffective[entry.id]
     }
 
     func author(
@@ -338,11 +366,11 @@ public final class Store {
             }
             let feed = feeds[author] ?? atRest.feedTag(group: group, author: author)
             feeds[author] = feed
+            let context = AtRest.entryContext(feed: feed, sequence: entry.header.sequence)
             try statement.execute(
                 arguments: [
-                    Data(feed), Int64(entry.header.sequence),
-                    Data(atRest.seal(entry.wire, context: AtRest.entryContext(feed: feed, sequence: entry.header.sequence))),
-                    entry.body.map { Data($0) },
+                    Data(feed), Int64(entry.header.sequence), Data(atRest.seal(entry.wire, context: context)),
+                    entry.body.map { Data(atRest.seal($0, context: AtRest.bodyContext(entry: context))) },
                 ])
             heads[author] = entry.head
         }
@@ -350,43 +378,108 @@ public final class Store {
 
     /// Seals a group's keys into the `groups` table.
     func insertKeys(_ groupKeys: GroupKeys, _ db: Database) throws {
+        try storeKeys(groupKeys, db, sql: "INSERT INTO groups (sealed, tag) VALUES (?, ?)")
+    }
+
+    /// Seals a group's keys again, after new ones were adopted.
+    func updateKeys(_ groupKeys: GroupKeys, _ db: Database) throws {
+        try storeKeys(groupKeys, db, sql: "UPDATE groups SET sealed = ? WHERE tag = ?")
+    }
+
+    private func storeKeys(_ groupKeys: GroupKeys, _ db: Database, sql: String) throws {
         let tag = atRest.groupTag(groupKeys.group)
         var plain = groupKeys.encoded()
         defer { SecretBytes.wipe(&plain) }
-        try db.execute(
-            sql: "INSERT INTO groups (tag, sealed) VALUES (?, ?)",
-            arguments: [Data(tag), Data(atRest.seal(plain, context: Array("group".utf8) + tag))])
+        try db.execute(sql: sql, arguments: [Data(atRest.seal(plain, context: Array("group".utf8) + tag)), Data(tag)])
     }
 
-    /// Adds a stored entry to the in-memory index, folding membership (and opening the keys of
-    /// a re-key sealed to this member) as it goes.
-    func record(_ entry: Entry, announce: Bool = true) {
+    /// Adds a stored entry to the in-memory index and folds the state; then adopts the keys of
+    /// any re-key that took effect, and forgets what the state no longer keeps.
+    func record(_ entry: Entry, announce: Bool = true) throws {
         if announce { unannounced.append(entry) }
-        logs[entry.group, default: GroupLog()].add(entry)
-        if entry.header.kind.changesMembership { foldMembership(of: entry) }
+        logs[entry.group, default: GroupLog()].add(entry, content: stateContent(of: entry))
+        if entry.header.kind.shapesState { try settle(entry.group) }
     }
 
-    /// Folds a membership entry, or keeps it until its epoch's keys arrive.
-    private func foldMembership(of entry: Entry) {
-        guard let content = (try? content(of: entry)) ?? nil else {
-            unreadableMembership[entry.group, default: []].append(entry)
-            return
-        }
-        logs[entry.group]?.membership.fold(content, author: entry.header.author)
-        if case .rekey(let rekey) = content, openKeys(of: rekey, in: entry.group) {
-            for waiting in unreadableMembership.removeValue(forKey: entry.group) ?? [] { foldMembership(of: waiting) }
+    /// The content of `entry` when it shapes the group state; nil for other kinds, and when
+    /// it cannot be read.
+    func stateContent(of entry: Entry) -> EntryContent? {
+        guard entry.header.kind.shapesState else { return nil }
+        return (try? content(of: entry)) ?? nil
+    }
+
+    /// After the state changed: keeps the keys of re-keys that took effect (which may make
+    /// membership entries readable, and so change the state again), and removes from the files
+    /// the entries no node keeps (Protocol/membership.md §Acceptance).
+    func settle(_ group: GroupID) throws {
+        while let log = logs[group] {
+            if try adoptKeys(in: group) {
+                // Entries that could not be read before may be readable now.
+                try reread(group)
+                continue
+            }
+            let unkept = log.unkept()
+            guard !unkept.isEmpty else { return }
+            try write { db in
+                let cut = try db.cachedStatement(sql: "INSERT OR REPLACE INTO cuts (feed, last) VALUES (?, ?)")
+                let delete = try db.cachedStatement(sql: "DELETE FROM entries WHERE feed = ? AND sequence = ?")
+                for entry in log.entries where unkept.contains(entry.id) {
+                    let feed = atRest.feedTag(group: group, author: entry.header.author)
+                    let last = log.state.cuts[entry.header.author] ?? 0
+                    try cut.execute(arguments: [Data(feed), Int64(clamping: last)])
+                    try delete.execute(arguments: [Data(feed), Int64(entry.header.sequence)])
+                }
+            }
+            unannounced.removeAll { unkept.contains($0.id) }
+            logs[group]?.remove(unkept)
         }
     }
 
-    /// Adds the keys `rekey` sealed to this member, if it sealed any; true if they were new.
-    @discardableResult
-    func openKeys(of rekey: Rekey, in group: GroupID) -> Bool {
+    /// Folds the group again with every membership entry read anew.
+    private func reread(_ group: GroupID) throws {
+        guard let log = logs[group] else { return }
+        var fresh = GroupLog()
+        for fork in log.forks.values { fresh.ledger.quarantine(fork) }
+        for entry in log.entries { fresh.add(entry, content: stateContent(of: entry), fold: false) }
+        fresh.refold()
+        logs[group] = fresh
+    }
+
+    /// Opens and keeps the keys sealed to this member by re-keys that took effect; true if any
+    /// were new. Keys are written to the files at once: they are never derived from the log
+    /// again (Protocol/epochs.md §Keys).
+    private func adoptKeys(in group: GroupID) throws -> Bool {
+        guard var groupKeys = keys[group], let log = logs[group] else { return false }
+        var changed = false
+        for item in log.ledger.items where log.state.effectiveRekeys.contains(item.entry.id) {
+            guard case .rekey(let rekey)? = item.content, !groupKeys.holds(source: item.entry.id),
+                let opened = openKeys(of: rekey, in: group)
+            else { continue }
+            groupKeys.add(GroupKeys.Epoch(
+                number: opened.epoch, source: item.entry.id, contentKey: opened.contentKey, networkKey: opened.networkKey))
+            changed = true
+        }
+        guard changed else { return false }
+        try write { db in try updateKeys(groupKeys, db) }
+        keys[group] = groupKeys
+        return true
+    }
+
+    /// The epoch keys `rekey` sealed to this member, if it sealed any.
+    func openKeys(of rekey: Rekey, in group: GroupID) -> EpochKeys? {
         guard let sealed = rekey.keys.first(where: { $0.recipient == memberID }), let publicKey = try? memberID.curve25519(),
             var plain = SealedBox.open(sealed.box, publicKey: publicKey, secretKey: identity.curve25519SecretKey())
-        else { return false }
+        else { return nil }
         defer { SecretBytes.wipe(&plain) }
-        guard let opened = EpochKeys(decoding: plain), opened.group == group, opened.epoch == rekey.epoch else { return false }
-        return keys[group]?.add(GroupKeys.Epoch(number: opened.epoch, contentKey: opened.contentKey, networkKey: opened.networkKey)) ?? false
+        guard let opened = EpochKeys(decoding: plain), opened.group == group, opened.epoch == rekey.epoch else { return nil }
+        return opened
+    }
+
+    /// The keys this member writes with in `group`: those of the current epoch, from the re-key
+    /// that began it; nil when this member does not hold them (yet).
+    func writeKeys(of group: GroupID) -> GroupKeys.Epoch? {
+        guard let state = logs[group]?.state else { return nil }
+        return keys[group]?.set(of: state.epoch, source: state.epochSources[state.epoch])
     }
 
     /// The entries stored since the last call, in the order they were stored.
@@ -396,7 +489,7 @@ public final class Store {
     }
 
     /// The decrypted content of `entry`, or nil when this member holds no key of its epoch.
-    func content(of entry: Entry) throws -> EntryContent? {
+    public func content(of entry: Entry) throws -> EntryContent? {
         for set in keys[entry.group]?.sets(of: entry.header.epoch) ?? [] {
             if let content = try entry.openContent(contentKey: set.contentKey) { return content }
         }
@@ -412,8 +505,9 @@ public final class Store {
         }
     }
 
+    /// The group's state, folded as entries arrived: nothing is decrypted to answer.
     public func state(of group: GroupID) -> GroupState {
-        GroupState(items: log(of: group))
+        logs[group]?.state ?? GroupState()
     }
 
     public var entryCount: Int { logs.values.reduce(0) { $0 + $1.entries.count } }
@@ -545,94 +639,3 @@ public struct VerificationReport: Sendable {
     public var groups = 0
 }
 
-/// The in-memory index of one group's log.
-struct GroupLog {
-    private(set) var entries: [Entry] = []
-    private(set) var heads: [PublicKey: FeedHead] = [:]
-    private(set) var maxLamport: UInt64 = 0
-    private(set) var ids: Set<EntryID> = []
-    /// Who may write what: kept apart so that `ingest` can work on a copy of it without
-    /// sharing (and so later copying) the entries.
-    var membership = Membership()
-
-    var admitted: Set<PublicKey> { membership.admitted }
-    var removedAt: [PublicKey: UInt32] { membership.removedAt }
-    var quarantined: [PublicKey: Store.Fork] { membership.quarantined }
-    /// Members now: admitted and not removed.
-    var members: Set<PublicKey> { membership.admitted.filter { membership.removedAt[$0] == nil } }
-
-    /// The entry of `author`'s feed at `sequence`, if held.
-    func entry(by author: PublicKey, at sequence: UInt64) -> Entry? {
-        entries.first { $0.header.author == author && $0.header.sequence == sequence }
-    }
-
-    /// Forgets the body of entry `id`, keeping its signed header.
-    mutating func dropBody(of id: EntryID) {
-        guard let index = entries.firstIndex(where: { $0.id == id }) else { return }
-        entries[index] = entries[index].droppingBody()
-    }
-
-    mutating func add(_ entry: Entry) {
-        entries.append(entry)
-        ids.insert(entry.id)
-        heads[entry.header.author] = entry.head
-        maxLamport = max(maxLamport, entry.header.lamport)
-    }
-}
-
-/// What the membership entries of a group say, for deciding what to accept. Unlike
-/// `GroupState`, which folds in log order, this only grows (or, for removals, takes the
-/// earliest epoch), so it is the same whatever order entries arrive in: what a node accepts
-/// never depends on arrival order.
-struct Membership {
-    /// The founder and every member ever added: their entries are accepted, up to the epoch
-    /// of their removal.
-    private(set) var admitted: Set<PublicKey> = []
-    /// Every member ever made an admin (Protocol/epochs.md §Roles): who may invite, re-key
-    /// and grant roles.
-    private(set) var admins: Set<PublicKey> = []
-    /// Removed members, with the first epoch they hold no key of.
-    private(set) var removedAt: [PublicKey: UInt32] = [:]
-    /// Feeds whose authors equivocated: no more of them is accepted (Protocol/sync.md §Forks).
-    private(set) var quarantined: [PublicKey: Store.Fork] = [:]
-
-    mutating func quarantine(_ fork: Store.Fork) {
-        if quarantined[fork.author] == nil { quarantined[fork.author] = fork }
-    }
-
-    mutating func fold(_ content: EntryContent, author: PublicKey) {
-        switch content {
-        case .genesis:
-            admitted.insert(author)
-            admins.insert(author)
-        case .memberAdd(let add):
-            admitted.insert(add.member)
-        case .roleGrant(let member):
-            if admins.contains(author) { admins.insert(member) }
-        case .rekey(let rekey):
-            guard admins.contains(author) else { return }
-            for member in rekey.removed { removedAt[member] = min(removedAt[member] ?? rekey.epoch, rekey.epoch) }
-        default:
-            break
-        }
-    }
-}
-
-extension EntryKind {
-    /// Kinds that change who is a member or admin, or the keys: their content must be readable
-    /// to be accepted, and is folded into `GroupLog`.
-    var changesMembership: Bool {
-        switch self {
-        case .genesis, .memberAdd, .rekey, .roleGrant: true
-        default: false
-        }
-    }
-
-    /// Kinds only an admin may write.
-    var needsAdmin: Bool {
-        switch self {
-        case .invite, .rekey, .roleGrant, .retention: true
-        default: false
-        }
-    }
-}

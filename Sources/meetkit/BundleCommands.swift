@@ -90,7 +90,6 @@ struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
         }
         progress.finish()
         let fresh = try store.ingest(entries, into: opened.group)
-        try store.ownFeedSynced(in: opened.group)
         let name = store.summary(of: opened.group).name.map(Output.safe) ?? "the group"
         if output.json {
             return try Output.json(["group": opened.group.hex, "entries": "\(entries.count)", "new": "\(fresh.count)"])

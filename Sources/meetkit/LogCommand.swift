@@ -48,7 +48,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
         let store = try node.openStore()
         let group = try store.resolveGroup(selection.group)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let state = GroupState(items: store.log(of: group))
+        let state = store.state(of: group)
         // An expired or redacted entry reads as such at once, even before its body is dropped.
         let items = store.log(of: group).map { item in
             state.dropReason(of: item, now: now) == nil ? item : LogItem(entry: item.entry.droppingBody(), content: nil)
@@ -56,7 +56,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
         // Private check-ins this member is a reader of, opened.
         var opened: [EntryID: CheckIn] = [:]
         for item in items {
-            if case .privateCheckIn(let p)? = item.content, let checkIn = store.open(p) { opened[item.entry.id] = checkIn }
+            if case .privateCheckIn(let p)? = item.content, let checkIn = store.open(p, in: item.entry.header) { opened[item.entry.id] = checkIn }
         }
         if output.json { return try Output.json(items.map { element($0, state, now: now, opened: opened) }) }
         Output.line(render(items, state, now: now, opened: opened, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
@@ -84,7 +84,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
         case .redaction(let entry)?: e.redacts = entry.hex
         case .retention(let milliseconds)?: e.retentionSeconds = milliseconds / 1000
         case .rekey(let rekey)?:
-            e.removed = rekey.removed.map(\.hex)
+            e.removed = rekey.removed.map(\.member.hex)
             e.newEpoch = rekey.epoch
         case .share(let share)?: e.text = share.text
         case .checkIn(let c)?:
@@ -174,7 +174,7 @@ struct LogCommand: ParsableCommand, NodeCommand {
         case .retention(let milliseconds):
             return [milliseconds == 0 ? "\(prefix) set shares to be kept" : "\(prefix) set shares to be kept for \(Output.duration(milliseconds))"]
         case .rekey(let rekey):
-            let removed = rekey.removed.map { Output.safe(state.displayName(of: $0)) }
+            let removed = rekey.removed.map { Output.safe(state.displayName(of: $0.member)) }
             return [
                 "\(prefix) \(removed.isEmpty ? "re-keyed the group" : "removed " + removed.joined(separator: ", ")): "
                     + "epoch \(rekey.epoch) began, its keys sealed to \(rekey.keys.count) member\(rekey.keys.count == 1 ? "" : "s")"

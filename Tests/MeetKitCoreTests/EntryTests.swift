@@ -21,7 +21,8 @@ struct EntryTests {
         .invite(Invite(id: Array(repeating: 7, count: 32), expires: 1_800_000_000_000)),
         .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: Array(repeating: 7, count: 32))),
         .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: nil)),
-        .rekey(Rekey(epoch: 1, removed: [Fixtures.member.publicKey], keys: [
+        .memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: Array(repeating: 7, count: 32), proof: Array(repeating: 5, count: 64))),
+        .rekey(Rekey(epoch: 1, removed: [Rekey.Removal(member: Fixtures.member.publicKey, lastSequence: 12)], keys: [
             Rekey.Sealed(recipient: Fixtures.founder.publicKey, box: Array(repeating: 9, count: Rekey.boxLength)),
             Rekey.Sealed(recipient: Fixtures.founder.publicKey, box: Array(repeating: 8, count: Rekey.boxLength)),
         ])),

@@ -315,7 +315,7 @@ extension EntryContent {
             fields = [("member", .string(add.member.hex)), ("invite", add.invite.map { .string(Hex.encode($0)) } ?? .null)]
         case .rekey(let rekey):
             fields = [
-                ("epoch", .number(Int(rekey.epoch))), ("removed", .string(rekey.removed.map(\.hex).joined(separator: " "))),
+                ("epoch", .number(Int(rekey.epoch))), ("removed", .string(rekey.removed.map { "\($0.member.hex):\($0.lastSequence)" }.joined(separator: " "))),
                 ("recipients", .string(rekey.keys.map(\.recipient.hex).joined(separator: " "))),
             ]
         case .roleGrant(let member): fields = [("member", .string(member.hex))]

@@ -163,3 +163,10 @@ extension Result {
         if case .failure(let error) = self { error } else { nil }
     }
 }
+
+extension GroupState {
+    /// The state folded from `items` alone: a redaction's target is looked up among them.
+    init(items: [LogItem]) {
+        self.init(items: items) { id in items.first { $0.entry.id == id }?.entry.header }
+    }
+}

@@ -16,6 +16,12 @@ struct GroupStateTests {
             items.append(LogItem(entry: genesis, content: .genesis(name: "Tuesday Hall Group")))
             bo = FeedWriter(author: Fixtures.member, group: genesis.group)
             lamport = 1
+            // Ash invites Bo and admits him with the invite's proof.
+            let secret = SecretBytes(randomCount: InviteCode.secretLength)
+            let id = InviteCode.id(ofSecret: secret)
+            try ash(.invite(Invite(id: id, expires: .max)))
+            let proof = InviteCode.proof(secret: secret, group: genesis.group, member: Fixtures.member.publicKey)
+            try ash(.memberAdd(MemberAdd(member: Fixtures.member.publicKey, invite: id, proof: proof)))
         }
 
         @discardableResult

@@ -278,6 +278,7 @@ extension WireMessage {
         case .join: "join"
         case .admitted: "admitted"
         case .refused(let reason): "refused(\(reason))"
+        case .fork: "fork"
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import MeetKitCore
 import MeetKitCrypto
-import MeetKitStore
+@testable import MeetKitStore
+import GRDB
 import MeetKitTestSupport
 import Testing
 
@@ -23,9 +24,10 @@ import Testing
             // With the nodes stopped, read the two bodies' ciphertext from the stores, and check
             // that a search of the files finds it (so that finding nothing later means something).
             #expect(anaNode.process.stop() && benNode.process.stop())
-            let samples = try Self.ciphertextSamples(of: ["Gone soon.", "Ben will take this back."], in: ben, cluster)
+            var samples: [String: [(String, [UInt8])]] = [:]
             for member in [ana, ben] {
-                for (text, sample) in samples {
+                samples[member.name] = try Self.ciphertextSamples(of: ["Gone soon.", "Ben will take this back."], in: member, cluster)
+                for (text, sample) in samples[member.name] ?? [] {
                     #expect(try Self.filesContain(sample, in: member.home), "\(text): not found in \(member.name)'s files")
                 }
             }
@@ -45,7 +47,7 @@ import Testing
             #expect(anaAgain.process.stop() && benNode.process.stop())
 
             for member in [ana, ben] {
-                for (text, sample) in samples {
+                for (text, sample) in samples[member.name] ?? [] {
                     #expect(try !Self.filesContain(sample, in: member.home), "\(text): still in \(member.name)'s files")
                 }
                 let verify = try member.succeed(["verify"])
@@ -61,13 +63,19 @@ import Testing
 
     /// 32 bytes from the middle of each share's body (nonce ‖ ciphertext), read from `member`'s
     /// store with its passphrase.
+    /// Bytes of each text's body as `member`'s files hold it: sealed again under the store key.
     static func ciphertextSamples(of texts: [String], in member: Member, _ cluster: Cluster) throws -> [(String, [UInt8])] {
         var passphrase = Array(cluster.passphrase.utf8)
         let store = try Store.open(at: DataDirectory(path: member.home), passphrase: SecretBytes(consuming: &passphrase))
-        let items = store.log(of: try store.resolveGroup(nil))
+        let group = try store.resolveGroup(nil)
+        let items = store.log(of: group)
         return try texts.map { text in
             let item = try #require(items.first { if case .share(let share)? = $0.content { share.text == text } else { false } })
-            let body = try #require(item.entry.body)
+            let feed = store.atRest.feedTag(group: group, author: item.entry.header.author)
+            let sealed = try store.read { db in
+                try Data.fetchOne(db, sql: "SELECT body FROM entries WHERE feed = ? AND sequence = ?", arguments: [Data(feed), Int64(item.entry.header.sequence)])
+            }
+            let body = [UInt8](try #require(sealed))
             return (text, Array(body[24..<56]))
         }
     }

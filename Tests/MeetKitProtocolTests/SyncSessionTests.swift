@@ -10,10 +10,13 @@ private struct MemoryNode {
     let group: GroupID
     var entries: [Entry] = []
     var members: Set<PublicKey>
+    /// Fork proofs held; their feeds are quarantined, announced at `UInt64.max`.
+    var forks: [(Entry, Entry)] = []
 
     var vector: VersionVector {
         var v = VersionVector()
         for entry in entries { v.advance(entry.header.author, to: entry.header.sequence) }
+        for (first, _) in forks { v.advance(first.header.author, to: .max) }
         return v
     }
 
@@ -57,6 +60,8 @@ private struct Pair {
     var inboxB: [WireMessage] = []
     var synced: (a: Int, b: Int) = (0, 0)
     var closed: [(side: Character, error: SyncError)] = []
+    /// Fork proofs each side received and verified.
+    var proofs: [(side: Character, first: Entry, second: Entry)] = []
     var bytesOnWire = 0
     var now: Duration = .zero
 
@@ -100,9 +105,9 @@ private struct Pair {
                 if side == "a" { inboxB += decoded + rest } else { inboxA += decoded + rest }
             case .serve(let vector):
                 if side == "a" {
-                    handle(sessionA.serve(a.missing(from: vector), now: now), side: "a")
+                    handle(sessionA.serve(a.missing(from: vector), forkProofs: a.forks, now: now), side: "a")
                 } else {
-                    handle(sessionB.serve(b.missing(from: vector), now: now), side: "b")
+                    handle(sessionB.serve(b.missing(from: vector), forkProofs: b.forks, now: now), side: "b")
                 }
             case .ingest(let raw):
                 do {
@@ -113,6 +118,16 @@ private struct Pair {
                         let fresh = try b.ingest(raw)
                         sessionB.ingested(fresh)
                     }
+                } catch {
+                    let next = side == "a" ? sessionA.ingestFailed("\(error)") : sessionB.ingestFailed("\(error)")
+                    handle(next, side: side)
+                }
+            case .forkProof(let first, let second):
+                // As the node does: both must verify alone.
+                do {
+                    let pair = (try Entry(wire: first.wire, body: nil), try Entry(wire: second.wire, body: nil))
+                    proofs.append((side, pair.0, pair.1))
+                    if side == "a" { a.forks.append(pair) } else { b.forks.append(pair) }
                 } catch {
                     let next = side == "a" ? sessionA.ingestFailed("\(error)") : sessionB.ingestFailed("\(error)")
                     handle(next, side: side)
@@ -261,6 +276,76 @@ struct SyncSessionTests {
         #expect(client.receive(.caughtUp, now: .zero) { VersionVector() } == [.synced])
     }
 
+    /// A second entry by `author` at the sequence of `entry`: the other half of a fork.
+    private func fork(of entry: Entry, by author: SigningKey) throws -> Entry {
+        try Entry.create(
+            content: .share(Share(text: "the other history")), group: group, after: nil, lamport: entry.header.lamport,
+            timestamp: 1, epoch: 0, author: author, contentKey: contentKey, nonce: SecureRandom.bytes(24))
+    }
+
+    /// A node holding a fork proof serves it after the entries the peer lacks and before its
+    /// caught-up, so "synced" covers it; the peer holds the history up to the fork by then.
+    @Test func forkProofsTravelWithTheCatchUp() throws {
+        var (a, b) = nodes()
+        let original = try a.share("one history", contentKey: contentKey)
+        a.forks = [(original, try fork(of: original, by: founder))]
+        var pair = Pair(a: a, b: b)
+        pair.drive()
+        #expect(pair.closed.isEmpty)
+        #expect(pair.synced.a == 1 && pair.synced.b == 1)
+        #expect(pair.proofs.map(\.side) == ["b"])
+        #expect(pair.proofs.first?.first.id == original.id)
+        #expect(pair.b.entries.map(\.id) == [original.id])
+    }
+
+    /// Each side announces a quarantined feed at 2^64 - 1: a peer that holds a proof already
+    /// is not sent one.
+    @Test func aPeerThatQuarantinedTheFeedGetsNoProof() throws {
+        var (a, b) = nodes()
+        let original = try a.share("one history", contentKey: contentKey)
+        let proof = (original, try fork(of: original, by: founder))
+        a.forks = [proof]
+        b.entries = [original]
+        b.forks = [proof]
+        var pair = Pair(a: a, b: b)
+        pair.drive()
+        #expect(pair.closed.isEmpty)
+        #expect(pair.proofs.isEmpty)
+        #expect(pair.synced.a == 1 && pair.synced.b == 1)
+    }
+
+    /// A fork found while live goes out once; the session goes on, and nothing more of that
+    /// feed is pushed to the peer (it quarantines the feed).
+    @Test func aForkFoundLaterIsPushedOnce() throws {
+        let (a, b) = nodes()
+        var pair = Pair(a: a, b: b)
+        pair.drive()
+        let original = try pair.a.share("one history", contentKey: contentKey)
+        let other = try fork(of: original, by: founder)
+        pair.handle(pair.sessionA.sendForkProofs([(original, other)], now: .seconds(1)), side: "a")
+        pair.drive()
+        #expect(pair.proofs.map(\.side) == ["b"])
+        #expect(pair.proofs.first?.second.id == other.id)
+        #expect(pair.closed.isEmpty && !pair.sessionB.isClosed)
+        #expect(pair.sessionA.sendForkProofs([(original, other)], now: .seconds(2)).isEmpty)
+        #expect(pair.sessionA.push([original], now: .seconds(2)).isEmpty)
+    }
+
+    /// A proof whose entries do not verify ends the session, as a refused entry does.
+    @Test func aForgedProofEndsTheSession() throws {
+        let (a, b) = nodes()
+        var pair = Pair(a: a, b: b)
+        pair.drive()
+        let original = try pair.a.share("one history", contentKey: contentKey)
+        var forged = try fork(of: original, by: founder).wire
+        forged[forged.count - 1] ^= 1
+        pair.inboxB.append(.fork(first: RawEntry(wire: original.wire, body: nil), second: RawEntry(wire: forged, body: nil)))
+        pair.drive()
+        #expect(pair.proofs.isEmpty)
+        #expect(pair.closed.map(\.side) == ["b"])
+        #expect(pair.sessionB.isClosed)
+    }
+
     @Test func joiningIsAdmittedThenSyncs() {
         let (client, first) = SyncSession.client(.joining(secret: Array(repeating: 9, count: 16)), now: .zero)
         var joiner = client
@@ -285,6 +370,7 @@ struct WireMessageTests {
         .join(secret: Array(repeating: 5, count: 16)),
         .admitted(sealedKeys: Array(repeating: 6, count: 100)),
         .refused(reason: "not a member"),
+        .fork(first: RawEntry(wire: Array(repeating: 7, count: Entry.wireLength), body: nil), second: RawEntry(wire: Array(repeating: 8, count: Entry.wireLength), body: nil)),
     ]
 
     @Test(arguments: messages) func roundTrip(_ message: WireMessage) {

@@ -2,6 +2,7 @@ import Foundation
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
+import MeetKitTestSupport
 import Testing
 
 /// Roles, removal and re-keying between stores (Protocol/epochs.md); the node-level test
@@ -55,19 +56,23 @@ import Testing
             #expect(error?.code == .notPermitted, "\(String(describing: error))")
         }
 
-        // Ben writes a re-key anyway, around the check: no other node stores it.
-        let forged = try g[1].append(
-            .rekey(Rekey(epoch: 1, removed: [g[2].memberID], keys: [Rekey.Sealed(
-                recipient: g[1].memberID, box: [UInt8](repeating: 7, count: Rekey.boxLength))])),
-            to: g.group, at: Date())
+        // Ben writes a re-key anyway, around the check, and hands it to the others in a
+        // bundle: it is a non-admin's, and takes no effect on any node.
+        let ben = HostileMember(g[1], in: g.group)
+        let forged = try ben.entry(.rekey(Rekey(
+            epoch: 1, removed: [Rekey.Removal(member: g[2].memberID, lastSequence: 0)],
+            keys: [Rekey.Sealed(recipient: g[1].memberID, box: try SealedBox.seal(
+                EpochKeys(group: g.group, epoch: 1, contentKey: SecretBytes(randomCount: 32), networkKey: SecretBytes(randomCount: 32)).encoded(),
+                to: g[1].memberID.curve25519()))])))
         for other in [0, 2] {
-            let before = g.digest(other)
-            let error = Fixture.storeError { try g.sync(1, to: other) }
-            #expect(error?.message.contains("not an admin") == true, "\(String(describing: error))")
-            #expect(g.digest(other) == before)
-            #expect(g.state(other).isMember(g[2].memberID))
+            try ben.deliver([forged], to: g[other], epoch: 0)
+            let state = g.state(other)
+            #expect(state.ineffective[forged.id] == "its author is not an admin here")
+            #expect(state.epoch == 0)
+            #expect(state.isMember(g[2].memberID))
+            #expect(state.cuts.isEmpty)
         }
-        _ = forged
+        #expect(g.digest(0) == g.digest(2))
 
         // Made an admin, Cy may invite, and the others accept it.
         let fresh = try Group(["Ana", "Ben", "Cy"])
@@ -93,7 +98,7 @@ import Testing
         try g.sync(0, to: 2)
         let atCy = g[2].log(of: g.group).filter { $0.entry.header.epoch >= 1 }
         #expect(!atCy.isEmpty && atCy.allSatisfy { $0.content == nil })
-        #expect(g[2].summary(of: g.group).epoch == 0)
+        #expect(HostileMember(g[2], in: g.group).epochsHeld == [0])
         // Nor may Cy write into the group any more.
         #expect(Fixture.storeError { try g[2].append(.share(Share(text: "still here?")), to: g.group, at: Date()) }?.code == .notPermitted)
 
@@ -109,25 +114,29 @@ import Testing
         #expect(keys[1].onlyMembers == Set([g[0].memberID, g[1].memberID, g[3].memberID]))
     }
 
-    @Test func anEntryARemovedMemberWritesInTheNewEpochIsRefused() throws {
+    @Test func everythingARemovedMemberWritesAfterTheCutIsRefusedWhateverItsEpoch() throws {
         let g = try Group(["Ana", "Ben", "Cy"])
+        let early = try g[2].append(.share(Share(text: "written before the removal")), to: g.group, at: Date())
+        try g.syncAll()
         try g[0].remove(g[2].memberID, from: g.group, at: Date())
         try g.syncAll([0, 1])
-        // Written by Cy before the removal reached Cy (epoch 0): still accepted, so that every
-        // node ends up with the same log whatever order things arrive in.
-        let before = try g[2].append(.share(Share(text: "written before I heard")), to: g.group, at: Date())
-        try g.sync(2, to: 1)
-        #expect(g[1].log(of: g.group).contains { $0.entry.id == before.id })
-
-        // One claiming the new epoch (Cy holds no key of it, so made with any key): refused.
-        let after = try Entry.create(
-            content: .share(Share(text: "I am still here")), group: g.group, after: before.head, lamport: before.header.lamport + 10,
-            timestamp: before.header.timestamp, epoch: 1, author: g[2].identity, contentKey: SecretBytes(randomCount: 32),
-            nonce: SecureRandom.bytes(24))
+        #expect(g.state(1).cuts[g[2].memberID] == early.header.sequence)
+        // Written by Cy before the removal reached Cy (epoch 0): after the cut, so refused.
+        let late = try g[2].append(.share(Share(text: "written before I heard")), to: g.group, at: Date())
         let digest = g.digest(1)
-        let error = Fixture.storeError { try g[1].ingest([after], into: g.group) }
-        #expect(error?.message.contains("after their removal") == true, "\(String(describing: error))")
+        try g.sync(2, to: 1)
+        #expect(!g[1].log(of: g.group).contains { $0.entry.id == late.id })
+        #expect(g[1].log(of: g.group).contains { $0.entry.id == early.id })
+        // One claiming the new epoch (Cy holds no key of it, so made with any key): refused too.
+        let after = try HostileMember(g[2], in: g.group).entry(
+            .share(Share(text: "I am still here")), lamport: late.header.lamport + 10, epoch: 1,
+            contentKey: SecretBytes(randomCount: 32))
+        let report = try g[1].ingestReporting([after], into: g.group)
+        #expect(report.stored.isEmpty)
         #expect(g.digest(1) == digest)
+        // Cy's own store, once it hears of the removal, drops what it wrote after the cut.
+        try g.sync(0, to: 2)
+        #expect(!g[2].log(of: g.group).contains { $0.entry.id == late.id })
     }
 
     @Test func concurrentRemovalsByTwoAdminsConvergeToOneEpochThatNeitherRemovedMemberHolds() throws {
@@ -163,7 +172,7 @@ import Testing
         #expect(Set(rekey.keys.map(\.recipient)) == [g[0].memberID, g[1].memberID, g[4].memberID])
         for removed in [2, 3] {
             _ = try? g.sync(0, to: removed)
-            #expect(g[removed].summary(of: g.group).epoch < 2)
+            #expect(HostileMember(g[removed], in: g.group).epochsHeld.allSatisfy { $0 < 2 })
         }
         let share = try g[4].append(.share(Share(text: "epoch 2")), to: g.group, at: Date())
         #expect(share.header.epoch == 2)

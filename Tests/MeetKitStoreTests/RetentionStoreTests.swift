@@ -2,6 +2,7 @@ import Foundation
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitStore
+import MeetKitTestSupport
 import Testing
 
 /// The group's retention and what dropping bodies leaves behind (Protocol/retention.md).
@@ -35,8 +36,10 @@ import Testing
         try g.syncAll()
         #expect(Fixture.storeError { try g[0].redact(bens.id, in: g.group, at: Date()) }?.code == .notPermitted)
         // A redaction by someone else, written around the check, takes no effect anywhere.
-        try g[0].append(.redaction(entry: bens.id), to: g.group, at: Date())
+        let forged = try HostileMember(g[0], in: g.group).entry(.redaction(entry: bens.id))
+        try HostileMember(g[0], in: g.group).plant([forged])
         try g.syncAll()
+        #expect(g.state(1).ineffective[forged.id] != nil)
         try g[1].dropExpiredBodies(at: Date())
         #expect(g[1].log(of: g.group).first { $0.entry.id == bens.id }?.content != nil)
 

@@ -86,13 +86,15 @@ import Testing
             content: .share(Share(text: "let me in")), group: pair.group, after: nil, lamport: 99, timestamp: 0, epoch: 0,
             author: outsider.identity, contentKey: SecretBytes(randomCount: 32), nonce: SecureRandom.bytes(24))
         let before = pair.founder.entryCount
-        let error = Fixture.storeError { try pair.founder.ingest([forged], into: pair.group) }
-        #expect(error?.code == .invalidEntry)
-        #expect(error?.message.contains("not a member") == true)
+        let report = try pair.founder.ingestReporting([forged], into: pair.group)
+        #expect(report.stored.isEmpty)
+        #expect(report.refused.count == 1 && report.refused[0].reason.contains("not a member"))
         #expect(pair.founder.entryCount == before)
     }
 
-    @Test func aBatchWithOneBadEntryStoresNone() throws {
+    /// A refusal is about one entry and what follows it in its feed: what came before it in the
+    /// batch is still stored.
+    @Test func aBatchWithOneBadEntryStoresTheOthers() throws {
         let pair = try TwoMembers()
         let good = try pair.member.append(.share(Share(text: "fine")), to: pair.group, at: Date())
         let gap = try Entry.create(
@@ -100,8 +102,10 @@ import Testing
             after: FeedHead(sequence: 5, id: good.id, lamport: 90, epoch: 0), lamport: 100, timestamp: 0, epoch: 0,
             author: pair.member.identity, contentKey: SecretBytes(randomCount: 32), nonce: SecureRandom.bytes(24))
         let before = pair.founder.entryCount
-        _ = Fixture.storeError { try pair.founder.ingest([good, gap], into: pair.group) }
-        #expect(pair.founder.entryCount == before)
+        let report = try pair.founder.ingestReporting([good, gap], into: pair.group)
+        #expect(report.stored.map(\.id) == [good.id])
+        #expect(report.refused.map(\.id) == [gap.id])
+        #expect(pair.founder.entryCount == before + 1)
     }
 
     @Test func admissionForAnotherGroupIsRefused() throws {

@@ -24,6 +24,10 @@ public struct SyncSession: Sendable {
         case admit(secret: [UInt8])
         /// Joining client: store the sealed keys, then call `admissionAccepted(localVector:)`.
         case acceptAdmission(sealedKeys: [UInt8])
+        /// The peer sent a fork proof (Protocol/sync.md §Forks): verify both entries, keep the
+        /// proof and quarantine the feed; if it was new, send it to the group's other peers.
+        /// A proof that does not verify ends the session (`ingestFailed(_:)`).
+        case forkProof(RawEntry, RawEntry)
         /// Both sides hold everything the other had at the start: a one-off sync may stop here.
         case synced
         /// End the session: send `refused` if `notifyPeer`, then close the connection.
@@ -114,6 +118,8 @@ public struct SyncSession: Sendable {
             return []
         case (.live, .entries(let entries)):
             return entries.isEmpty ? [] : [.ingest(entries)]
+        case (.live, .fork(let first, let second)):
+            return [.forkProof(first, second)]
         case (.live, .caughtUp):
             guard !receivedCaughtUp else { return close(.unexpectedMessage("a second caught-up"), notify: true) }
             receivedCaughtUp = true
@@ -123,12 +129,15 @@ public struct SyncSession: Sendable {
         }
     }
 
-    /// The entries the peer lacked at its `have`, in log order: sent in batches, then `caughtUp`
-    /// (a server's waits for the client's: see `caughtUpIfDue`).
-    public mutating func serve(_ entries: [Entry], now: Duration) -> [Directive] {
+    /// The entries the peer lacked at its `have`, in log order: sent in batches, then the fork
+    /// proofs this node holds for the group (`sendForkProofs`), then `caughtUp` (a server's
+    /// waits for the client's: see `caughtUpIfDue`). The proofs go before `caughtUp` so that
+    /// "caught up" covers them too, and after the entries so that the peer stores a feed's
+    /// history up to the fork before it quarantines the feed.
+    public mutating func serve(_ entries: [Entry], forkProofs: [(Entry, Entry)] = [], now: Duration) -> [Directive] {
         guard phase == .live, !served else { return [] }
         served = true
-        return push(entries, now: now) + caughtUpIfDue(now: now)
+        return push(entries, now: now) + sendForkProofs(forkProofs, now: now) + caughtUpIfDue(now: now)
     }
 
     /// Entries newly stored on this node (written here or received from anyone): those the
@@ -151,6 +160,23 @@ public struct SyncSession: Sendable {
             }
         }
         if !batch.isEmpty { directives += sending(.entries(batch), now: now) }
+        return directives
+    }
+
+    /// Fork proofs: pairs of entries that one author signed at one sequence (Protocol/sync.md
+    /// §Forks), sent as their wire forms without bodies. Nothing before the peer's `have`
+    /// (serving it sends them all), and nothing for a feed the peer announced at
+    /// `UInt64.max`: it has quarantined that feed, so it holds a proof already. Once a proof
+    /// is sent the feed counts as complete at the peer, so neither more of it nor a second
+    /// proof goes out.
+    public mutating func sendForkProofs(_ proofs: [(Entry, Entry)], now: Duration) -> [Directive] {
+        guard phase == .live else { return [] }
+        var directives: [Directive] = []
+        for (first, second) in proofs where peerVector[first.header.author] != .max {
+            peerVector.advance(first.header.author, to: .max)
+            directives += sending(
+                .fork(first: RawEntry(wire: first.wire, body: nil), second: RawEntry(wire: second.wire, body: nil)), now: now)
+        }
         return directives
     }
 
@@ -267,6 +293,7 @@ extension WireMessage {
         case .join: "join"
         case .admitted: "admitted"
         case .refused: "refused"
+        case .fork: "fork"
         }
     }
 }

@@ -58,12 +58,15 @@ public enum WireMessage: Hashable, Sendable {
     case admitted(sealedKeys: [UInt8])
     /// The sender is ending the session, and why (at most 256 bytes of UTF-8).
     case refused(reason: String)
+    /// A fork proof (Protocol/sync.md §Forks): the wire forms of two entries that one author
+    /// signed at one sequence. Bodies never travel with it; a body given here is not encoded.
+    case fork(first: RawEntry, second: RawEntry)
 
     public static let maximumLength = 1 << 20
     public static let maximumReasonLength = 256
 
     enum Tag: UInt8 {
-        case have = 1, entries, caughtUp, ping, pong, join, admitted, refused
+        case have = 1, entries, caughtUp, ping, pong, join, admitted, refused, fork
     }
 
     public func encoded() -> [UInt8] {
@@ -93,6 +96,10 @@ public enum WireMessage: Hashable, Sendable {
                 bytes += character.utf8
             }
             w.write(bytes)
+        case .fork(let first, let second):
+            w.write(Tag.fork.rawValue)
+            w.write(first.wire)
+            w.write(second.wire)
         }
         return w.bytes
     }
@@ -123,6 +130,11 @@ public enum WireMessage: Hashable, Sendable {
                   let reason = String(validating: text, as: UTF8.self)
             else { return nil }
             self = .refused(reason: reason)
+        case .fork:
+            guard r.remaining == 2 * Entry.wireLength, let first = r.readBytes(Entry.wireLength),
+                let second = r.readBytes(Entry.wireLength)
+            else { return nil }
+            self = .fork(first: RawEntry(wire: first, body: nil), second: RawEntry(wire: second, body: nil))
         }
     }
 }

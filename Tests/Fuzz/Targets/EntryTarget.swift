@@ -78,7 +78,7 @@ enum EntryTarget {
             ("invite", .invite(Invite(id: [UInt8](repeating: 0x24, count: 32), expires: 1_800_000_000_000))),
             ("member-add", .memberAdd(MemberAdd(member: Fixed.client.publicKey, invite: [UInt8](repeating: 0x24, count: 32)))),
             ("re-key", .rekey(Rekey(
-                epoch: 1, removed: [Fixed.client.publicKey],
+                epoch: 1, removed: [Rekey.Removal(member: Fixed.client.publicKey, lastSequence: 3)],
                 keys: [Rekey.Sealed(recipient: Fixed.author.publicKey, box: [UInt8](repeating: 0x25, count: Rekey.boxLength))]))),
             ("role-grant", .roleGrant(member: Fixed.client.publicKey)),
             ("redaction", .redaction(entry: Fixed.id(0x26))),
@@ -148,11 +148,13 @@ enum EntryTarget {
         }
         let retention = Fixed.authored(
             .retention(milliseconds: checks.retention), group: Fixed.genesis.group, after: Fixed.genesis.head, lamport: 2)
-        let state = GroupState(items: [
+        let items = [
             LogItem(entry: Fixed.genesis, content: .genesis(name: "Fuzz")),
             LogItem(entry: retention, content: .retention(milliseconds: checks.retention)),
             item,
-        ])
+        ]
+        let state = GroupState(items: items) { id in items.first { $0.entry.id == id }?.entry.header }
+        _ = state.refusal(of: entry, maxLamport: checks.lamport)
         _ = state.dropReason(of: item, now: checks.now)
         _ = state.needsRekey
         _ = state.openMeeting

@@ -9,8 +9,8 @@ import MeetKitProtocol
 /// - otherwise the rest is a byte stream for `MessageFramer`, fed in pieces of
 ///   (byte >> 2 & 31) + 1 bytes, and each message it yields goes to a `SyncSession`: a server
 ///   for a member (bits 0-1 = 0) or a stranger (1), or a client syncing (2) or joining (3). The
-///   harness plays the shell: it verifies entries to ingest, serves and pushes entries, admits
-///   and ticks the clock.
+///   harness plays the shell: it verifies entries to ingest and fork proofs, serves and pushes
+///   entries and fork proofs, admits and ticks the clock.
 ///
 /// Refused: the message does not decode, the framer throws, or the session closes.
 enum WireTarget {
@@ -26,6 +26,7 @@ enum WireTarget {
         var session = start(flags & 3)
         var framer = MessageFramer()
         var held = [Fixed.genesis]
+        var forks: [(Entry, Entry)] = []
         var now = Duration.seconds(0)
         let piece = Int(flags >> 2 & 31) + 1
         for start in stride(from: 0, to: rest.count, by: piece) {
@@ -44,7 +45,7 @@ enum WireTarget {
                     case .send, .synced:
                         break
                     case .serve:
-                        directives += session.serve(held, now: now)
+                        directives += session.serve(held, forkProofs: forks, now: now)
                     case .ingest(let raw):
                         let entries = raw.compactMap { try? Entry(wire: $0.wire, body: $0.body) }
                         guard entries.count == raw.count else {
@@ -54,6 +55,14 @@ enum WireTarget {
                         session.ingested(entries)
                         held += entries
                         directives += session.push(entries, now: now)
+                    case .forkProof(let first, let second):
+                        guard let a = try? Entry(wire: first.wire, body: nil), let b = try? Entry(wire: second.wire, body: nil)
+                        else {
+                            directives += session.ingestFailed("a fork proof does not verify")
+                            break
+                        }
+                        forks.append((a, b))
+                        directives += session.sendForkProofs([(a, b)], now: now)
                     case .admit:
                         directives += session.admissionGranted(sealedKeys: [1], now: now)
                     case .acceptAdmission:
@@ -72,6 +81,9 @@ enum WireTarget {
         let author = Fixed.author.publicKey
         let share = Fixed.authored(
             .share(Share(text: "hi")), group: Fixed.genesis.group, after: Fixed.genesis.head, lamport: 2)
+        let other = Fixed.authored(
+            .share(Share(text: "ho")), group: Fixed.genesis.group, after: Fixed.genesis.head, lamport: 2)
+        let fork = WireMessage.fork(first: RawEntry(wire: share.wire, body: nil), second: RawEntry(wire: other.wire, body: nil))
         let messages: [(String, WireMessage)] = [
             ("have", .have(VersionVector([author: 1]))),
             ("have-empty", .have(VersionVector())),
@@ -84,6 +96,7 @@ enum WireTarget {
             ("join", .join(secret: [UInt8](repeating: 7, count: InviteCode.secretLength))),
             ("admitted", .admitted(sealedKeys: [1, 2, 3])),
             ("refused", .refused(reason: "not today")),
+            ("fork", fork),
         ]
         let framed = { (list: [WireMessage]) in list.flatMap(MessageFramer.frame) }
         return messages.map { ("message-\($0.0)", [0x80] + $0.1.encoded()) } + [
@@ -93,6 +106,7 @@ enum WireTarget {
             ("stranger-syncs", [1] + framed([.have(VersionVector())])),
             ("client-syncs", [0x7e] + framed([.have(VersionVector([author: 2])), .caughtUp])),
             ("client-joins", [3] + framed([.admitted(sealedKeys: [9]), .have(VersionVector())])),
+            ("member-fork", [0] + framed([.have(VersionVector([author: 1])), .entries([RawEntry(share)]), fork, .caughtUp])),
             ("empty-frame", [0, 0, 0, 0, 0]),
             ("oversize-frame", [0, 0xff, 0xff, 0xff, 0xff]),
         ]

@@ -1,0 +1,125 @@
+import MeetKitCore
+import MeetKitCrypto
+
+/// The in-memory index of one group's log: its entries, and the group state folded from the
+/// few that shape it (`EntryKind.shapesState`), kept up to date as entries are added, so that
+/// no command decrypts and folds the whole log again.
+struct GroupLog {
+    /// Every entry held, in the order it was stored.
+    private(set) var entries: [Entry] = []
+    /// Where each entry stands in `entries`.
+    private var index: [EntryID: Int] = [:]
+    /// What deciding about the next entry needs; copied to judge a batch before it is stored.
+    var ledger = Ledger()
+
+    var heads: [PublicKey: FeedHead] { ledger.heads }
+    var maxLamport: UInt64 { ledger.maxLamport }
+    var state: GroupState { ledger.state }
+    var forks: [PublicKey: Store.Fork] { ledger.forks }
+
+    func contains(_ id: EntryID) -> Bool { index[id] != nil }
+
+    func entry(_ id: EntryID) -> Entry? { index[id].map { entries[$0] } }
+
+    /// The entry of `author`'s feed at `sequence`, if held.
+    func entry(by author: PublicKey, at sequence: UInt64) -> Entry? {
+        entries.last { $0.header.author == author && $0.header.sequence == sequence }
+    }
+
+    /// Adds a stored entry (with its content, when it shapes the state).
+    mutating func add(_ entry: Entry, content: EntryContent?, fold: Bool = true) {
+        index[entry.id] = entries.count
+        entries.append(entry)
+        let (entries, index) = (entries, index)
+        ledger.add(entry, content: content, fold: fold) { id in index[id].map { entries[$0].header } }
+    }
+
+    /// Folds the whole state again, from the entries that shape it.
+    mutating func refold() {
+        let entries = entries
+        let index = index
+        ledger.refold { id in index[id].map { entries[$0].header } }
+    }
+
+    /// Forgets the body of entry `id`, keeping its signed header.
+    mutating func dropBody(of id: EntryID) {
+        guard let i = index[id] else { return }
+        entries[i] = entries[i].droppingBody()
+    }
+
+    /// Forgets the entries `ids` (a cut feed's, or a non-member's) and folds again.
+    mutating func remove(_ ids: Set<EntryID>) {
+        guard !ids.isEmpty else { return }
+        entries.removeAll { ids.contains($0.id) }
+        index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.id, $0) })
+        ledger.rebuild(from: entries)
+        refold()
+    }
+
+    /// Entries held that no node keeps (Protocol/membership.md §Acceptance): after a feed's
+    /// cut, or by an author the state does not admit.
+    func unkept() -> Set<EntryID> {
+        let state = ledger.state
+        return Set(entries.lazy.filter { entry in
+            let header = entry.header
+            if let cut = state.cuts[header.author], header.sequence > cut { return true }
+            let admitted = state.isMember(header.author) || state.removed[header.author] != nil
+            return !admitted && state.founder != nil
+        }.map(\.id))
+    }
+}
+
+/// Feed heads, the highest Lamport clock, the entries that shape the state and the state
+/// folded from them: all that judging one more entry needs, small enough to copy.
+struct Ledger {
+    private(set) var heads: [PublicKey: FeedHead] = [:]
+    private(set) var maxLamport: UInt64 = 0
+    /// The entries that shape the state, with their content, in log order.
+    private(set) var items: [LogItem] = []
+    private(set) var state = GroupState()
+    /// Feeds whose authors signed two entries at one sequence (Protocol/sync.md §Forks).
+    private(set) var forks: [PublicKey: Store.Fork] = [:]
+
+    mutating func add(_ entry: Entry, content: EntryContent?, fold: Bool, lookup: (EntryID) -> EntryHeader?) {
+        let author = entry.header.author
+        if entry.header.sequence > heads[author]?.sequence ?? 0 { heads[author] = entry.head }
+        maxLamport = max(maxLamport, entry.header.lamport)
+        guard entry.header.kind.shapesState else { return }
+        let item = LogItem(entry: entry, content: content)
+        // Usually the newest entry stands last and folds on top; a re-key can cut feeds that
+        // were folded already, and an entry from the past changes what came after it.
+        if let last = items.last, last.entry.position > entry.position {
+            let at = items.firstIndex { $0.entry.position > entry.position } ?? items.endIndex
+            items.insert(item, at: at)
+        } else {
+            items.append(item)
+        }
+        guard fold else { return }
+        if entry.header.kind == .rekey || items.last?.entry.id != entry.id {
+            refold(lookup: lookup)
+        } else {
+            state.apply(item, lookup: lookup)
+        }
+    }
+
+    mutating func refold(lookup: (EntryID) -> EntryHeader?) {
+        state = GroupState(items: items, forks: forks.mapValues(\.sequence), lookup: lookup)
+    }
+
+    /// Keeps a fork proof; the caller folds again.
+    mutating func quarantine(_ fork: Store.Fork) {
+        if forks[fork.author] == nil { forks[fork.author] = fork }
+    }
+
+    /// Heads, clock and items again from `entries`, after some were removed.
+    mutating func rebuild(from entries: [Entry]) {
+        let kept = Set(entries.map(\.id))
+        items.removeAll { !kept.contains($0.entry.id) }
+        heads = [:]
+        maxLamport = 0
+        for entry in entries {
+            if entry.header.sequence > heads[entry.header.author]?.sequence ?? 0 { heads[entry.header.author] = entry.head }
+            maxLamport = max(maxLamport, entry.header.lamport)
+        }
+    }
+}
