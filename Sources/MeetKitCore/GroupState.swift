@@ -137,6 +137,11 @@ public struct GroupState: Sendable {
 
     /// Re-keys that may take effect, chosen before the fold (see `resolveCuts`).
     private var kept: Set<EntryID> = []
+    /// Admins by seniority, as this fold judges removals: the founder (0), then admins in the
+    /// order their role-grants took effect. An admin removes only members and more junior admins.
+    public private(set) var seniority: [PublicKey: Int] = [:]
+    /// The seniority the grants folded so far give.
+    private var foundSeniority: [PublicKey: Int] = [:]
     /// Where the last folded entry stands: an entry folded later must stand after it.
     public private(set) var lastPosition: LogPosition?
 
@@ -148,69 +153,87 @@ public struct GroupState: Sendable {
     /// sequence). `lookup` finds any entry of the group by id: a redaction needs its target.
     public init(items: [LogItem], forks: [PublicKey: UInt64] = [:], lookup: (EntryID) -> EntryHeader?) {
         var excluded: Set<EntryID> = []
-        while true {
-            let (kept, cuts) = Self.resolveCuts(items, forks: forks, excluding: excluded)
-            var state = GroupState()
+        var seniority = Self.claimedSeniority(items)
+        // Each round either leaves out one more re-key or takes the seniority the last fold
+        // found; the bound only guards against a log built to make the two chase each other.
+        var state = GroupState()
+        for _ in 0...(items.count + 1) {
+            let (kept, cuts) = Self.resolveCuts(items, forks: forks, seniority: seniority, excluding: excluded)
+            state = GroupState()
             state.kept = kept
             state.cuts = cuts
+            state.seniority = seniority
             for item in items { state.apply(item, lookup: lookup) }
             // A re-key chosen to cut feeds that then took no effect at its own position cuts
-            // no one: leave it out and fold again. Each round leaves out one more, so this ends.
+            // no one: leave it out and fold again.
             let failed = kept.filter { state.ineffective[$0] != nil }
-            if failed.isEmpty {
-                self = state
-                return
+            if !failed.isEmpty {
+                excluded.formUnion(failed)
+                continue
             }
-            excluded.formUnion(failed)
+            let found = state.foundSeniority
+            if found == seniority { break }
+            seniority = found
         }
+        self = state
+    }
+
+    /// Admins by seniority as the log claims it, before anything is judged: the founder, then
+    /// everyone named by a role-grant whose author is ranked, in log order. The fold then ranks
+    /// only the grants that took effect (`foundSeniority`).
+    static func claimedSeniority(_ items: [LogItem]) -> [PublicKey: Int] {
+        var seniority: [PublicKey: Int] = [:]
+        for item in items {
+            switch item.content {
+            case .genesis? where seniority.isEmpty:
+                seniority[item.entry.header.author] = 0
+            case .roleGrant(let member)? where seniority[item.entry.header.author] != nil && seniority[member] == nil:
+                seniority[member] = seniority.count
+            default:
+                break
+            }
+        }
+        return seniority
     }
 
     /// Which re-keys may take effect, and where they cut feeds. A re-key cuts each member it
     /// removes after the last entry its author had accepted from them; anything later in that
     /// feed has no effect and is refused by every node, whatever epoch or Lamport clock it
-    /// claims, and that includes a re-key the removed member wrote. When two admins' re-keys cut
-    /// each other's author (each removing the other), the more senior admin's stands: the
-    /// founder, then admins in the order they were made admins (Protocol/epochs.md §The cut).
+    /// claims. An admin never removes a more senior one (§Seniority), so no cut can keep out
+    /// the re-key that would overturn it: the re-keys are taken most senior author first, and
+    /// one whose author is already cut before it falls (Protocol/epochs.md §The cut).
     static func resolveCuts(
-        _ items: [LogItem], forks: [PublicKey: UInt64], excluding excluded: Set<EntryID>
+        _ items: [LogItem], forks: [PublicKey: UInt64], seniority: [PublicKey: Int], excluding excluded: Set<EntryID>
     ) -> (kept: Set<EntryID>, cuts: [PublicKey: UInt64]) {
-        var seniority: [PublicKey: Int] = [:]
-        var rekeys: [(entry: Entry, rekey: Rekey)] = []
-        for item in items {
-            let author = item.entry.header.author
-            switch item.content {
-            case .genesis? where seniority.isEmpty:
-                seniority[author] = 0
-            case .roleGrant(let member)? where seniority[author] != nil && seniority[member] == nil:
-                seniority[member] = seniority.count
-            case .rekey(let rekey)?:
-                rekeys.append((item.entry, rekey))
-            default:
-                break
-            }
-        }
-        let ordered = rekeys.filter { seniority[$0.entry.header.author] != nil }.sorted {
+        let ordered = items.compactMap { item -> (entry: Entry, rekey: Rekey)? in
+            guard case .rekey(let rekey)? = item.content, seniority[item.entry.header.author] != nil,
+                !excluded.contains(item.entry.id)
+            else { return nil }
+            return (item.entry, rekey)
+        }.sorted {
             let (a, b) = (seniority[$0.entry.header.author]!, seniority[$1.entry.header.author]!)
             return a != b ? a < b : $0.entry.position < $1.entry.position
         }
-        var out = excluded
-        while true {
-            var cuts: [PublicKey: UInt64] = [:]
-            for (author, sequence) in forks { cuts[author] = sequence - 1 }
-            var kept: [Entry] = []
-            for (entry, rekey) in ordered where !out.contains(entry.id) {
-                if let cut = cuts[entry.header.author], entry.header.sequence > cut { continue }
-                kept.append(entry)
-                for removal in rekey.removed where removal.member != entry.header.author {
-                    cuts[removal.member] = min(cuts[removal.member] ?? removal.lastSequence, removal.lastSequence)
-                }
+        var cuts: [PublicKey: UInt64] = [:]
+        for (author, sequence) in forks { cuts[author] = sequence - 1 }
+        var kept: Set<EntryID> = []
+        for (entry, rekey) in ordered {
+            let author = entry.header.author
+            if let cut = cuts[author], entry.header.sequence > cut { continue }
+            // A re-key that names a more senior admin takes no effect at all (the fold says so).
+            guard !rekey.removed.contains(where: { Self.outranks($0.member, author, seniority) }) else { continue }
+            kept.insert(entry.id)
+            for removal in rekey.removed where removal.member != author {
+                cuts[removal.member] = min(cuts[removal.member] ?? removal.lastSequence, removal.lastSequence)
             }
-            // A junior admin's re-key may still cut a senior one who wrote a re-key after it:
-            // that re-key falls, and the cuts are drawn again without it.
-            let beyond = kept.filter { entry in cuts[entry.header.author].map { entry.header.sequence > $0 } ?? false }
-            if beyond.isEmpty { return (Set(kept.map(\.id)), cuts) }
-            out.formUnion(beyond.map(\.id))
         }
+        return (kept, cuts)
+    }
+
+    /// Whether `a` is an admin more senior than `b` (ranked, and ranked earlier).
+    static func outranks(_ a: PublicKey, _ b: PublicKey, _ seniority: [PublicKey: Int]) -> Bool {
+        guard let rankA = seniority[a] else { return false }
+        return seniority[b].map { rankA < $0 } ?? true
     }
 
     /// Folds one more entry, which stands after every entry folded so far. A re-key folded this
@@ -234,6 +257,8 @@ public struct GroupState: Sendable {
             members = [header.author]
             admins = [header.author]
             keyHolders = [header.author]
+            foundSeniority = [header.author: 0]
+            if seniority.isEmpty { seniority = foundSeniority }
             return
         }
         guard isMember(header.author) else { return ignore(entry, "its author is not a member here") }
@@ -259,6 +284,8 @@ public struct GroupState: Sendable {
         case .roleGrant(let member):
             guard isMember(member), !isAdmin(member) else { return ignore(entry, "it names no member who is not an admin") }
             admins.insert(member)
+            if foundSeniority[member] == nil { foundSeniority[member] = foundSeniority.count }
+            if seniority[member] == nil { seniority[member] = seniority.count }
         case .rekey(let rekey):
             if let reason = refusal(of: rekey, in: entry) { return ignore(entry, reason) }
             for removal in rekey.removed where isMember(removal.member) && removal.member != header.author {
@@ -310,6 +337,9 @@ public struct GroupState: Sendable {
 
     /// Why `rekey` takes no effect at this position, if it does not.
     private func refusal(of rekey: Rekey, in entry: Entry) -> String? {
+        if rekey.removed.contains(where: { Self.outranks($0.member, entry.header.author, seniority) }) {
+            return "it removes an admin more senior than its author"
+        }
         guard kept.contains(entry.id) else { return "its author's feed was cut before it" }
         // The epoch named is the one after the epoch it was written in, which is the current
         // epoch, or the one before when another re-key began the current epoch concurrently.
@@ -334,6 +364,9 @@ public struct GroupState: Sendable {
     public func isMember(_ key: PublicKey) -> Bool { members.contains(key) }
 
     public func isAdmin(_ key: PublicKey) -> Bool { admins.contains(key) }
+
+    /// Whether `a` is an admin more senior than `b`, whom `b` therefore cannot remove.
+    public func outranks(_ a: PublicKey, _ b: PublicKey) -> Bool { Self.outranks(a, b, seniority) }
 
     /// Whether a re-key folded now, at the end of the log, may take effect: its author's feed
     /// is not cut. (Any other re-key needs the whole log folded again.)

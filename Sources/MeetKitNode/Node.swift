@@ -299,7 +299,8 @@ public actor Node {
                 // The session is live: the peer gets what it lacks, and every fork proof held.
                 let missing = store.entries(of: session.group, missingFrom: vector)
                 let proofs = store.forks(in: session.group).map(\.entries)
-                let next = session.sync.serve(missing, forkProofs: proofs, now: now)
+                let next = session.sync.serve(
+                    missing, comparing: store.headsToCompare(of: session.group, with: vector), forkProofs: proofs, now: now)
                 sessions[id] = session
                 execute(next, session: id)
             case .ingest:

@@ -21,9 +21,15 @@ struct GroupLog {
 
     func entry(_ id: EntryID) -> Entry? { index[id].map { entries[$0] } }
 
-    /// The entry of `author`'s feed at `sequence`, if held.
+    /// The entry of `author`'s feed at `sequence`, if held: found from the feed's head back,
+    /// so it costs the distance from the head, not the size of the log.
     func entry(by author: PublicKey, at sequence: UInt64) -> Entry? {
-        entries.last { $0.header.author == author && $0.header.sequence == sequence }
+        guard let head = ledger.heads[author], sequence <= head.sequence, var entry = entry(head.id) else { return nil }
+        while entry.header.sequence > sequence {
+            guard let previous = entry.header.previous, let earlier = self.entry(previous) else { return nil }
+            entry = earlier
+        }
+        return entry
     }
 
     /// Adds a stored entry (with its content, when it shapes the state).

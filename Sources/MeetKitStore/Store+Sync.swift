@@ -23,6 +23,23 @@ extension Store {
             .sorted { $0.position < $1.position }
     }
 
+    /// The signed header of this node's entry at the place each of `peer`'s feeds ends, without
+    /// its body: what a sync session sends before the entries the peer lacks. Equal sequence
+    /// numbers do not mean equal entries: a member who signed two histories may have given one
+    /// to each side, and a header the peer holds a different one of is the proof of it
+    /// (Protocol/sync.md §Forks). One header per feed the peer holds part of.
+    public func headsToCompare(of group: GroupID, with peer: VersionVector) -> [Entry] {
+        guard let log = logs[group] else { return [] }
+        var probes: [Entry] = []
+        for (author, head) in log.heads where log.forks[author] == nil {
+            let known = peer[author]
+            guard known > 0, known <= head.sequence else { continue }
+            let id = known == head.sequence ? head.id : log.entry(by: author, at: known + 1)?.header.previous
+            if let id, let entry = log.entry(id) { probes.append(entry.droppingBody()) }
+        }
+        return probes.sorted { $0.position < $1.position }
+    }
+
     /// Each group this node holds keys of, with its current epoch (the folded state's).
     public var epochs: [GroupID: UInt32] { keys.mapValues { logs[$0.group]?.state.epoch ?? 0 } }
 
@@ -287,6 +304,11 @@ extension Store {
         let state = self.state(of: group)
         guard member != memberID else { throw StoreError(.notPermitted, "You cannot remove yourself.") }
         guard state.isMember(member) else { throw StoreError(.unknownMember, "\(member.fingerprint) is not a member of this group.") }
+        guard !state.outranks(member, memberID) else {
+            throw StoreError(
+                .notPermitted,
+                "\(state.displayName(of: member)) has been an admin longer than you; only a more senior admin can remove them.")
+        }
         return try rekey(group, removing: [member], at: time)
     }
 

@@ -29,9 +29,11 @@ import Testing
 
         subscript(_ index: Int) -> Store { stores[index] }
 
-        /// `to` takes what `from` has and it lacks.
+        /// `to` takes what `from` serves it, as a sync session does.
         func sync(_ from: Int, to: Int) throws {
-            try stores[to].ingest(stores[from].entries(of: group, missingFrom: stores[to].versionVector(of: group)), into: group)
+            let vector = stores[to].versionVector(of: group)
+            try stores[to].ingest(
+                stores[from].headsToCompare(of: group, with: vector) + stores[from].entries(of: group, missingFrom: vector), into: group)
         }
 
         /// Everyone in `members` syncs with everyone else in it, twice round.

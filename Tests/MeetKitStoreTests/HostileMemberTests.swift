@@ -151,10 +151,11 @@ import Testing
 
     /// The same attack, but Dee receives Rob's entries before she hears of his removal. With
     /// tiny Lamport clocks Rob's entries stand before he was made admin; with clocks just past
-    /// Ana's removal (as if written concurrently) his 0 → 1 re-key removing Ana is, to Dee, a
-    /// valid re-key by an admin. When Ana's removal of Rob arrives, the mutual removal is settled
-    /// for the more senior admin (Ana, the founder), and Dee ends where everyone else does.
-    @Test(arguments: [false])
+    /// Ana's removal (as if written concurrently) Rob is, to Dee, still an admin, but his 0 → 1
+    /// re-key removing Ana takes no effect even so: an admin never removes a more senior one, so
+    /// it cannot cut Ana's feed and keep out her removal of him. When that arrives, Dee ends
+    /// where everyone else does.
+    @Test(arguments: [false, true])
     func aRemovedAdminsReKeyArrivingFirstStillLosesToTheFounder(concurrent: Bool) throws {
         let g = try EpochTests.Group(["Ana", "Rob", "Cat", "Dee"])
         let (rob, cat, dee) = (g[1].memberID, g[2].memberID, g[3].memberID)
@@ -170,10 +171,10 @@ import Testing
             lamport: concurrent ? removal.header.lamport + 1 : 3)
         let report = try hostile.deliver(takeover.entries, to: g[3], epoch: 0)
         #expect(report.refused.isEmpty, "before the removal, Dee has no reason to refuse Rob's entries")
-        if concurrent {
-            // To Dee, for now, Rob is an admin who removed Ana.
-            #expect(g.state(3).epochSources[1] == takeover.entries[1].id)
-        }
+        // Even before Dee hears of Rob's removal, his re-key removing Ana does nothing.
+        #expect(g.state(3).ineffective[takeover.entries[1].id]
+            == (concurrent ? "it removes an admin more senior than its author" : "its author is not an admin here"))
+        #expect(g.state(3).isAdmin(g[0].memberID) && g.state(3).cuts[g[0].memberID] == nil)
         try g.syncAll([0, 2, 3])
         for i in [0, 2, 3] {
             try Self.expectAnaStillLeads(g, at: i, removal: removal, takeover: takeover, share: share)
@@ -339,7 +340,90 @@ import Testing
         #expect(ana.state(of: group).isMember(late))
     }
 
-    // MARK: - 5. Keys from a re-key
+    // MARK: - 5. Redacting who belongs
+
+    /// Ana redacts the genesis and her own re-key (forged, since `Store.redact` refuses): neither
+    /// takes effect and the bodies stay. A membership entry delivered without its body is
+    /// refused, and a member who joins later still syncs the whole log. After Ben's store is
+    /// reopened the admins, epoch and members are what they were, and Ben still writes.
+    @Test func membershipEntriesCannotBeRedactedOrDeliveredWithoutTheirBodies() throws {
+        let anaHome = try TemporaryHome()
+        let benHome = try TemporaryHome()
+        let ana = try Fixture.create(anaHome, pseudonym: "Ana")
+        var ben: Store? = try Fixture.create(benHome, pseudonym: "Ben")
+        let group = try ana.createGroup(name: "Circle", at: Date())
+        for member in [ben!.memberID, SigningKey.generate().publicKey] {
+            let code = try ana.createInvite(to: group, lifetime: 3_600, at: Date())
+            let admission = try ana.admit(member, to: group, secret: code.secret, at: Date())
+            if member == ben!.memberID { _ = try ben!.acceptAdmission(sealedKeys: admission.sealedKeys, into: group) }
+        }
+        let cat = ana.state(of: group).members[2]
+        let rekey = try ana.remove(cat, from: group, at: Date())
+        func syncBen(from store: Store) throws {
+            try ben!.ingest(store.entries(of: group, missingFrom: ben!.versionVector(of: group)), into: group)
+        }
+        try syncBen(from: ana)
+        let genesis = try #require(ana.log(of: group).first { $0.entry.header.kind == .genesis }?.entry)
+        #expect(Fixture.storeError { try ana.redact(genesis.id, in: group, at: Date()) }?.code == .notPermitted)
+        #expect(Fixture.storeError { try ana.redact(rekey.id, in: group, at: Date()) }?.code == .notPermitted)
+
+        // The forged redactions are stored at Ben's and take no effect.
+        let hostile = HostileMember(ana, in: group)
+        let redactGenesis = try hostile.entry(.redaction(entry: genesis.id))
+        let redactRekey = try hostile.entry(.redaction(entry: rekey.id), after: redactGenesis.head, lamport: redactGenesis.header.lamport + 1)
+        // Planted in Ana's own log too, so that her later entries follow them in her feed.
+        try hostile.plant([redactGenesis, redactRekey])
+        try hostile.deliver([redactGenesis, redactRekey], to: ben!, epoch: 1)
+        let before = ben!.state(of: group)
+        #expect(before.ineffective[redactGenesis.id] != nil)
+        #expect(before.ineffective[redactRekey.id] != nil)
+        #expect(before.redacted.isEmpty)
+        #expect(before.admins == [ana.memberID] && before.epoch == 1 && before.epochSources[1] == rekey.id)
+        try ben!.dropExpiredBodies(at: Date())
+        #expect(ben!.log(of: group).first { $0.entry.id == genesis.id }?.content == .genesis(name: "Circle"))
+        #expect(ben!.log(of: group).first { $0.entry.id == rekey.id }?.entry.body != nil)
+
+        // An invite delivered without its body is refused; the whole one arrives later.
+        let danHome = try TemporaryHome()
+        let dan = try Fixture.create(danHome, pseudonym: "Dan")
+        let code = try ana.createInvite(to: group, lifetime: 3_600, at: Date())
+        let invite = try #require(ana.log(of: group).last { $0.entry.header.kind == .invite }?.entry)
+        let report = try hostile.deliver([invite.droppingBody()], to: ben!, epoch: 1)
+        #expect(report.stored.isEmpty)
+        #expect(report.refused.map(\.id) == [invite.id])
+        #expect(!Self.ids(ben!, group).contains(invite.id))
+
+        let admission = try ana.admit(dan.memberID, to: group, secret: code.secret, at: Date())
+        _ = try dan.acceptAdmission(sealedKeys: admission.sealedKeys, into: group)
+        try syncBen(from: ana)
+        #expect(ben!.state(of: group).isMember(dan.memberID))
+        // Dan syncs from Ben alone and holds what Ana holds.
+        try dan.ingest(ben!.entries(of: group, missingFrom: dan.versionVector(of: group)), into: group)
+        try ana.ingest(ben!.entries(of: group, missingFrom: ana.versionVector(of: group)), into: group)
+        #expect(dan.summary(of: group).digest == ana.summary(of: group).digest)
+        #expect(dan.state(of: group).isMember(dan.memberID))
+        let hello = try dan.append(.share(Share(text: "Dan says hello")), to: group, at: Date())
+        try syncBen(from: dan)
+        #expect(ben!.log(of: group).first { $0.entry.id == hello.id }?.content == .share(Share(text: "Dan says hello")))
+
+        // Reopened, Ben's store folds the same state, keeps the bodies, and still writes.
+        let held = ben!.state(of: group)
+        let digest = ben!.summary(of: group).digest
+        ben = nil  // releases the lock
+        ben = try Fixture.open(benHome)
+        let after = ben!.state(of: group)
+        #expect(after.admins == held.admins && after.admins == [ana.memberID])
+        #expect(after.epoch == 1 && after.epochSources[1] == rekey.id)
+        #expect(after.members == held.members && after.members == [ana.memberID, ben!.memberID, dan.memberID])
+        #expect(after.name == "Circle")
+        #expect(after.redacted.isEmpty)
+        #expect(ben!.summary(of: group).digest == digest)
+        let log = ben!.log(of: group)
+        #expect(log.first { $0.entry.id == genesis.id }?.content == .genesis(name: "Circle"))
+        #expect(log.first { $0.entry.id == rekey.id }?.entry.body != nil)
+        #expect(log.first { $0.entry.id == hello.id }?.content == .share(Share(text: "Dan says hello")), "Ben lost epoch 1's keys")
+        #expect(throws: Never.self) { try ben!.append(.share(Share(text: "Ben, after reopening")), to: group, at: Date()) }
+    }
 
     /// Not an attack: the end of the test above, alone. A member who learns an epoch's keys
     /// from a re-key received by sync must still hold them after reopening.
@@ -361,6 +445,59 @@ import Testing
         ben = try Fixture.open(benHome)
         #expect(HostileMember(ben!, in: group).epochsHeld == [0, 1])
         #expect(throws: Never.self) { try ben!.append(.share(Share(text: "after reopening")), to: group, at: Date()) }
+    }
+
+    // MARK: - 6. Equivocation
+
+    /// Eve signs two entries at sequence 2: a member-add to Ana, a share to Ben. Once Ana and Ben
+    /// sync, both quarantine Eve's feed just before the fork (her first entry is kept, neither
+    /// branch is), they agree on the log, and what others write afterwards crosses both ways.
+    @Test func anEquivocatingMemberIsCutBeforeTheForkOnBothSides() throws {
+        let g = try EpochTests.Group(["Ana", "Ben", "Eve"])
+        let eve = g[2].memberID
+        let first = try g[2].append(.share(Share(text: "Eve, honestly")), to: g.group, at: Date())
+        try g.syncAll()
+        let hostile = HostileMember(g[2], in: g.group)
+        let toAna = try hostile.entry(.memberAdd(MemberAdd(member: SigningKey.generate().publicKey, invite: nil)))
+        let toBen = try hostile.entry(.share(Share(text: "Eve, to Ben only")))
+        #expect(toAna.header.sequence == 2 && toBen.header.sequence == 2)
+        #expect(try hostile.deliver([toAna], to: g[0], epoch: 0).stored.map(\.id) == [toAna.id])
+        #expect(try hostile.deliver([toBen], to: g[1], epoch: 0).stored.map(\.id) == [toBen.id])
+
+        func expectQuarantined(_ stage: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            for i in [0, 1] {
+                #expect(g[i].forks(in: g.group).map(\.author) == [eve], "\(stage): no fork at \(i)", sourceLocation: sourceLocation)
+                #expect(g[i].forks(in: g.group).first?.sequence == 2, sourceLocation: sourceLocation)
+                #expect(g.state(i).cuts[eve] == 1, "\(stage): Eve's feed not cut at 1 at \(i)", sourceLocation: sourceLocation)
+                let held = Self.ids(g[i], g.group)
+                #expect(held.contains(first.id), sourceLocation: sourceLocation)
+                #expect(!held.contains(toAna.id) && !held.contains(toBen.id), "\(stage): a branch is kept at \(i)", sourceLocation: sourceLocation)
+            }
+            #expect(g.digest(0) == g.digest(1), "\(stage): Ana and Ben disagree", sourceLocation: sourceLocation)
+        }
+
+        // Ana and Ben sync, as nodes do: entries each lacks, and every fork proof held.
+        try Self.exchange(g, 0, 1)
+        expectQuarantined("after Ana and Ben sync")
+
+        // However it is found, the proof settles both sides. Eve's other branch reaches Ana too.
+        _ = try? hostile.deliver([toBen], to: g[0], epoch: 0)
+        try Self.exchange(g, 0, 1)
+        expectQuarantined("once Ana holds both branches")
+
+        // Others' later entries still cross both ways; Eve's do not.
+        let fromAna = try g[0].append(.share(Share(text: "Ana, later")), to: g.group, at: Date())
+        let fromBen = try g[1].append(.share(Share(text: "Ben, later")), to: g.group, at: Date())
+        let fromEve = try g[2].append(.share(Share(text: "Eve, later")), to: g.group, at: Date())
+        try Self.exchange(g, 0, 1)
+        try g.sync(2, to: 0)
+        try g.sync(2, to: 1)
+        for i in [0, 1] {
+            let held = Self.ids(g[i], g.group)
+            #expect(held.contains(fromAna.id) && held.contains(fromBen.id), "later entries did not cross at \(i)")
+            #expect(!held.contains(fromEve.id))
+        }
+        #expect(g.digest(0) == g.digest(1))
     }
 
     // MARK: - 7. A private check-in re-posted
@@ -406,5 +543,34 @@ import Testing
         #expect(g[0].open(sealed, in: original.header) == checkIn)
         #expect(g[2].open(sealed, in: original.header) == checkIn)
         #expect(g[3].open(sealed, in: original.header) == nil)
+    }
+}
+
+// MARK: - Seniority
+
+extension HostileMemberTests {
+    /// Admins rank by seniority, the founder first: a junior admin cannot remove a senior one
+    /// (the command says so and writes nothing), while the senior removes the junior.
+    @Test func aJuniorAdminCannotRemoveTheFounder() throws {
+        let g = try EpochTests.Group(["Ana", "Ben", "Cy"])
+        try g[0].grantAdmin(g[1].memberID, in: g.group, at: Date())
+        try g.syncAll()
+        let digest = g.digest(1)
+        let error = Fixture.storeError { try g[1].remove(g[0].memberID, from: g.group, at: Date()) }
+        #expect(error?.code == .notPermitted)
+        #expect(error?.message.contains("only a more senior admin can remove them") == true, "\(String(describing: error))")
+        #expect(g.digest(1) == digest)
+        #expect(g.state(1).outranks(g[0].memberID, g[1].memberID))
+        // Concurrently, Ben removes Cy and Ana removes Ben: Ana's removal cuts Ben's feed before
+        // his re-key, which therefore falls; Cy stays.
+        let bens = try g[1].remove(g[2].memberID, from: g.group, at: Date())
+        try g[0].remove(g[1].memberID, from: g.group, at: Date())
+        try g.syncAll([0, 1])
+        for i in [0, 1] {
+            #expect(g.state(i).members == [g[0].memberID, g[2].memberID])
+            #expect(g.state(i).epoch == 1)
+            #expect(!g[i].log(of: g.group).contains { $0.entry.id == bens.id }, "Ben's re-key, after his cut, is kept at \(i)")
+        }
+        #expect(g.digest(0) == g.digest(1))
     }
 }

@@ -134,10 +134,20 @@ public struct SyncSession: Sendable {
     /// waits for the client's: see `caughtUpIfDue`). The proofs go before `caughtUp` so that
     /// "caught up" covers them too, and after the entries so that the peer stores a feed's
     /// history up to the fork before it quarantines the feed.
-    public mutating func serve(_ entries: [Entry], forkProofs: [(Entry, Entry)] = [], now: Duration) -> [Directive] {
+    /// `comparing` are headers (no bodies) of entries at the places the peer's feeds end: the
+    /// peer holds them already, unless their author gave it another history (Protocol/sync.md
+    /// §Forks). They go first, and do not count as sent.
+    public mutating func serve(
+        _ entries: [Entry], comparing heads: [Entry] = [], forkProofs: [(Entry, Entry)] = [], now: Duration
+    ) -> [Directive] {
         guard phase == .live, !served else { return [] }
         served = true
-        return push(entries, now: now) + sendForkProofs(forkProofs, now: now) + caughtUpIfDue(now: now)
+        var directives: [Directive] = []
+        for start in stride(from: 0, to: heads.count, by: Self.batchSize) {
+            let batch = heads[start..<min(start + Self.batchSize, heads.count)].map { RawEntry($0.droppingBody()) }
+            directives += sending(.entries(batch), now: now)
+        }
+        return directives + push(entries, now: now) + sendForkProofs(forkProofs, now: now) + caughtUpIfDue(now: now)
     }
 
     /// Entries newly stored on this node (written here or received from anyone): those the
