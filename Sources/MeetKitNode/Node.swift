@@ -293,7 +293,7 @@ public actor Node {
             guard var session = sessions[id] else { return }
             switch directive {
             case .send(let message):
-                if case .entries(let entries) = message { sessions[id]?.report.sent += entries.count }
+                sessions[id]?.report.sent = session.sync.entriesSent
                 session.outbound.yield(.send(message))
             case .serve(let vector):
                 // The session is live: the peer gets what it lacks, and every fork proof held.

@@ -11,6 +11,9 @@ struct GroupLog {
     private var index: [EntryID: Int] = [:]
     /// What deciding about the next entry needs; copied to judge a batch before it is stored.
     var ledger = Ledger()
+    /// The fold after which `unkept` last found nothing: only a full fold can cut a feed or
+    /// undo an admission, so there is nothing to look for until the next one.
+    var settledFold = -1
 
     var heads: [PublicKey: FeedHead] { ledger.heads }
     var maxLamport: UInt64 { ledger.maxLamport }
@@ -38,6 +41,15 @@ struct GroupLog {
         entries.append(entry)
         let (entries, index) = (entries, index)
         ledger.add(entry, content: content, fold: fold) { id in index[id].map { entries[$0].header } }
+    }
+
+    /// Adds entries stored after `ledger`, a copy of this log's, judged them (`Store.ingest`).
+    mutating func append(_ stored: [Entry], judgedBy ledger: Ledger) {
+        for entry in stored {
+            index[entry.id] = entries.count
+            entries.append(entry)
+        }
+        self.ledger = ledger
     }
 
     /// Folds the whole state again, from the entries that shape it.
@@ -85,6 +97,8 @@ struct Ledger {
     private(set) var state = GroupState()
     /// Feeds whose authors signed two entries at one sequence (Protocol/sync.md §Forks).
     private(set) var forks: [PublicKey: Store.Fork] = [:]
+    /// How many times the whole state was folded again.
+    private(set) var folds = 0
 
     mutating func add(_ entry: Entry, content: EntryContent?, fold: Bool, lookup: (EntryID) -> EntryHeader?) {
         let author = entry.header.author
@@ -110,6 +124,7 @@ struct Ledger {
 
     mutating func refold(lookup: (EntryID) -> EntryHeader?) {
         state = GroupState(items: items, forks: forks.mapValues(\.sequence), lookup: lookup)
+        folds += 1
     }
 
     /// Keeps a fork proof; the caller folds again.

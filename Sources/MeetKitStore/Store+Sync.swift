@@ -184,9 +184,7 @@ extension Store {
             for fork in report.forks { try insertFork(fork, in: group, db) }
             if adoptedKeys, let groupKeys = keys[group] { try updateKeys(groupKeys, db) }
         }
-        for fork in report.forks { logs[group]?.ledger.quarantine(fork) }
-        for entry in fresh { logs[group]?.add(entry, content: contents[entry.id], fold: false) }
-        logs[group]?.refold()
+        logs[group]?.append(fresh, judgedBy: ledger)
         unannounced.append(contentsOf: fresh)
         try settle(group)
         report.stored = fresh.filter { logs[group]?.contains($0.id) ?? false }

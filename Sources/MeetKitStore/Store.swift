@@ -395,8 +395,8 @@ public final class Store {
 
     /// Adds a stored entry to the in-memory index and folds the state; then adopts the keys of
     /// any re-key that took effect, and forgets what the state no longer keeps.
-    func record(_ entry: Entry, announce: Bool = true) throws {
-        if announce { unannounced.append(entry) }
+    func record(_ entry: Entry) throws {
+        unannounced.append(entry)
         logs[entry.group, default: GroupLog()].add(entry, content: stateContent(of: entry))
         if entry.header.kind.shapesState { try settle(entry.group) }
     }
@@ -418,8 +418,12 @@ public final class Store {
                 try reread(group)
                 continue
             }
+            guard log.settledFold != log.ledger.folds else { return }
             let unkept = log.unkept()
-            guard !unkept.isEmpty else { return }
+            guard !unkept.isEmpty else {
+                logs[group]?.settledFold = log.ledger.folds
+                return
+            }
             try write { db in
                 let cut = try db.cachedStatement(sql: "INSERT OR REPLACE INTO cuts (feed, last) VALUES (?, ?)")
                 let delete = try db.cachedStatement(sql: "DELETE FROM entries WHERE feed = ? AND sequence = ?")

@@ -53,6 +53,8 @@ public struct SyncSession: Sendable {
     private let isClient: Bool
     private var peerVector = VersionVector()
     private var served = false
+    /// Entries sent that the peer lacked (headers sent only to be compared are not counted).
+    public private(set) var entriesSent = 0
     private var sentCaughtUp = false
     private var receivedCaughtUp = false
     private var reportedSynced = false
@@ -161,6 +163,7 @@ public struct SyncSession: Sendable {
         // (sequence - 1, not vector + 1: a peer may announce any sequence, UInt64.max included.)
         for entry in entries where entry.header.sequence - 1 == peerVector[entry.header.author] {
             peerVector.advance(entry.header.author, to: entry.header.sequence)
+            entriesSent += 1
             batch.append(RawEntry(entry))
             batchBytes += Entry.wireLength + (entry.body?.count ?? 0)
             if batch.count == Self.batchSize || batchBytes >= Self.batchBytes {
