@@ -147,8 +147,11 @@ struct GroupCommand: ParsableCommand {
                 Writes one re-key entry: fresh content and network keys, sealed to every
                 remaining member. From then on the removed member's node cannot complete a
                 handshake with any member, cannot read new adverts, and cannot decrypt anything
-                written after. What they already held, they keep. Invite codes made before the
-                removal stop working.
+                written after, and anything they write later is refused by every member. What
+                they already held, they keep. Invite codes made before the removal stop working.
+                Admins rank by seniority (the founder first, then in the order they were made
+                admins): an admin can remove members and admins made after them, never a more
+                senior one.
                 """)
 
         @OptionGroup var node: NodeOptions
