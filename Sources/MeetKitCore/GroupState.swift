@@ -340,7 +340,6 @@ public struct GroupState: Sendable {
         if rekey.removed.contains(where: { Self.outranks($0.member, entry.header.author, seniority) }) {
             return "it removes an admin more senior than its author"
         }
-        guard kept.contains(entry.id) else { return "its author's feed was cut before it" }
         // The epoch named is the one after the epoch it was written in, which is the current
         // epoch, or the one before when another re-key began the current epoch concurrently.
         guard entry.header.epoch < UInt32.max, rekey.epoch == entry.header.epoch + 1 else {
@@ -353,6 +352,8 @@ public struct GroupState: Sendable {
         guard Set(recipients).count == recipients.count,
             recipients.allSatisfy({ isMember($0) || removed[$0] != nil })
         else { return "it seals keys to someone who was never a member" }
+        // Last, so that a re-key left out for one of the reasons above keeps that reason.
+        guard kept.contains(entry.id) else { return "its author's feed was cut before it" }
         return nil
     }
 

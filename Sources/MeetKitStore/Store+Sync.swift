@@ -94,6 +94,9 @@ extension Store {
         /// Entries refused, each with one sentence saying why. A refusal is about one entry
         /// (and the rest of its author's feed in the batch): the others are stored.
         public var refused: [(id: EntryID, reason: String)] = []
+        /// Entries after their author's feed was cut (a removal, a fork): refused without
+        /// complaint, since a peer that has not heard of the cut still sends them.
+        public var afterCut: [EntryID] = []
         /// Forks found in this batch.
         public var forks: [Fork] = []
     }
@@ -131,7 +134,11 @@ extension Store {
         }
         for entry in entries {
             let author = entry.header.author
-            guard ledger.forks[author] == nil, !blocked.contains(author) else { continue }
+            guard ledger.forks[author] == nil else { continue }
+            guard !blocked.contains(author) else {
+                report.refused.append((entry.id, "Entry \(entry.id.short) by \(author.fingerprint) was refused: it follows a refused entry of its feed."))
+                continue
+            }
             guard entry.group == group else {
                 refuse(entry, EntryError.wrongGroup.explanation)
                 continue
@@ -152,12 +159,16 @@ extension Store {
                 }
                 continue
             }
+            // After the cut nothing counts, not even whether the entry follows its feed.
+            if let cut = ledger.state.cuts[author], entry.header.sequence > cut {
+                report.afterCut.append(entry.id)
+                continue
+            }
             do { try entry.validateLink(after: ledger.heads[author], in: group) } catch {
                 refuse(entry, error.explanation)
                 continue
             }
             if let refusal = ledger.state.refusal(of: entry, maxLamport: ledger.maxLamport) {
-                if case .afterCut = refusal { continue }
                 refuse(entry, refusal.explanation)
                 continue
             }

@@ -89,12 +89,23 @@ struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
             progress.advance(to: index + 1)
         }
         progress.finish()
-        let fresh = try store.ingest(entries, into: opened.group)
+        let report = try store.ingestReporting(entries, into: opened.group)
+        let (fresh, refused) = (report.stored.count, report.refused.count + report.afterCut.count)
         let name = store.summary(of: opened.group).name.map(Output.safe) ?? "the group"
         if output.json {
-            return try Output.json(["group": opened.group.hex, "entries": "\(entries.count)", "new": "\(fresh.count)"])
+            return try Output.json([
+                "group": opened.group.hex, "entries": "\(entries.count)", "new": "\(fresh)", "refused": "\(refused)",
+            ])
         }
-        Output.line("Imported \(fresh.count) new entries into \(name) (\(entries.count - fresh.count) of the \(entries.count) were already here).")
+        let held = entries.count - fresh - refused
+        var line = "Imported \(fresh) new entries into \(name) (\(held) of the \(entries.count) were already here"
+        line += refused > 0 ? "; \(refused) refused, and nothing else changed)." : ")."
+        if !report.afterCut.isEmpty {
+            line += " \(report.afterCut.count) of them were written after their author's feed was cut (a removal or a fork)."
+        }
+        Output.line(line)
+        // One sentence each; the entries' contents are never printed.
+        for refusal in report.refused.prefix(5) { Output.line(refusal.reason) }
     }
 }
 

@@ -172,8 +172,14 @@ import Testing
         let report = try hostile.deliver(takeover.entries, to: g[3], epoch: 0)
         #expect(report.refused.isEmpty, "before the removal, Dee has no reason to refuse Rob's entries")
         // Even before Dee hears of Rob's removal, his re-key removing Ana does nothing.
-        #expect(g.state(3).ineffective[takeover.entries[1].id]
-            == (concurrent ? "it removes an admin more senior than its author" : "its author is not an admin here"))
+        // (With tiny clocks the re-key stands before Rob was an admin, or a member, depending on
+        // how the keys drawn for this run sort; either way it does nothing.)
+        let reason = g.state(3).ineffective[takeover.entries[1].id]
+        if concurrent {
+            #expect(reason == "it removes an admin more senior than its author")
+        } else {
+            #expect(reason == "its author is not an admin here" || reason == "its author is not a member here", "\(String(describing: reason))")
+        }
         #expect(g.state(3).isAdmin(g[0].memberID) && g.state(3).cuts[g[0].memberID] == nil)
         try g.syncAll([0, 2, 3])
         for i in [0, 2, 3] {
