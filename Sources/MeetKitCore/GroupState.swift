@@ -5,11 +5,27 @@ public struct LogItem: Sendable {
     public let entry: Entry
     /// nil when the body is absent or not readable with the keys this member holds.
     public let content: EntryContent?
+    /// Which of its epoch's key sets opened the body.
+    public let keys: KeySet
 
-    public init(entry: Entry, content: EntryContent?) {
+    public init(entry: Entry, content: EntryContent?, keys: KeySet = .unchecked) {
         self.entry = entry
         self.content = content
+        self.keys = keys
     }
+}
+
+/// Which key set of an epoch opened an entry's body. A membership entry takes effect only
+/// when written under the keys its epoch's re-key gave (Protocol/epochs.md §Epoch integrity):
+/// keys from a re-key that fell are held by some members only, and what they alone can read
+/// must not decide anything.
+public enum KeySet: Hashable, Sendable {
+    /// Epoch 0's keys, drawn by the founder.
+    case founders
+    /// The keys re-key `EntryID` sealed.
+    case rekey(EntryID)
+    /// Not said (a log given whole, as the vectors and tests give it): not checked.
+    case unchecked
 }
 
 /// A meeting as the log tells it.
@@ -32,15 +48,15 @@ public enum EntryRefusal: Error, Hashable, Sendable {
     case notAMember
     /// The Lamport clock jumps further than any honest node writes.
     case lamportTooFar(UInt64)
-    /// A membership entry without its body, or one this member cannot read.
-    case membershipUnreadable
+    /// A membership entry without its body.
+    case membershipWithoutBody
 
     public var explanation: String {
         switch self {
         case .afterCut(let last): "it was written after its author's feed was cut at entry \(last)"
         case .notAMember: "its author is not a member"
         case .lamportTooFar(let lamport): "its Lamport clock \(lamport) is too far ahead of the log"
-        case .membershipUnreadable: "it changes the membership but carries no body that can be read"
+        case .membershipWithoutBody: "it changes the membership but carries no body"
         }
     }
 }
@@ -154,6 +170,10 @@ public struct GroupState: Sendable {
     public init(items: [LogItem], forks: [PublicKey: UInt64] = [:], lookup: (EntryID) -> EntryHeader?) {
         var excluded: Set<EntryID> = []
         var seniority = Self.claimedSeniority(items)
+        let cutting = Set(items.compactMap { item -> EntryID? in
+            guard case .rekey(let rekey)? = item.content, !rekey.removed.isEmpty else { return nil }
+            return item.entry.id
+        })
         // Each round either leaves out one more re-key or takes the seniority the last fold
         // found; the bound only guards against a log built to make the two chase each other.
         var state = GroupState()
@@ -165,15 +185,19 @@ public struct GroupState: Sendable {
             state.seniority = seniority
             for item in items { state.apply(item, lookup: lookup) }
             // A re-key chosen to cut feeds that then took no effect at its own position cuts
-            // no one: leave it out and fold again.
-            let failed = kept.filter { state.ineffective[$0] != nil }
+            // no one: leave it out and fold again. (One that removes no one cuts nothing, and
+            // the fold alone judges it.)
+            let failed = kept.filter { state.ineffective[$0] != nil && cutting.contains($0) }
             if !failed.isEmpty {
                 excluded.formUnion(failed)
                 continue
             }
             let found = state.foundSeniority
             if found == seniority { break }
+            // Judged again under the seniority the grants give: what fell under the claimed one
+            // may stand now.
             seniority = found
+            excluded = []
         }
         self = state
     }
@@ -250,6 +274,10 @@ public struct GroupState: Sendable {
             if header.kind.isMembership { ignore(entry, "it cannot be read") }
             return
         }
+        if header.kind.isMembership, item.keys != .unchecked,
+            item.keys != (header.epoch == 0 ? .founders : epochSources[header.epoch].map(KeySet.rekey)) {
+            return ignore(entry, "it was written under keys its epoch's re-key did not give")
+        }
         if case .genesis(let name) = content {
             guard founder == nil, GroupID(entry.id) == entry.group else { return ignore(entry, "the group has a genesis already") }
             self.name = name
@@ -279,7 +307,9 @@ public struct GroupState: Sendable {
         case .memberAdd(let add):
             if let reason = refusal(of: add, in: entry) { return ignore(entry, reason) }
             members.append(add.member)
-            keyHolders.insert(add.member)
+            // The admitting node seals the keys it holds: the current epoch's only if it wrote
+            // in it. Admitted under an older epoch, the newcomer needs a re-key (`needsRekey`).
+            if entry.header.epoch == epoch { keyHolders.insert(add.member) }
             invites[add.invite!]?.usedBy = add.member
         case .roleGrant(let member):
             guard isMember(member), !isAdmin(member) else { return ignore(entry, "it names no member who is not an admin") }
@@ -390,19 +420,17 @@ public struct GroupState: Sendable {
         guard header.lamport <= Self.maximumLamport, reach.overflow || header.lamport <= reach.partialValue else {
             return .lamportTooFar(header.lamport)
         }
-        if header.kind.isMembership, entry.body == nil { return .membershipUnreadable }
+        if header.kind.isMembership, entry.body == nil { return .membershipWithoutBody }
         return nil
     }
 
     /// Two admins re-keyed at once, and a member one of them removed received the current
     /// keys from the other, or a member admitted meanwhile received none: the group needs one
-    /// more re-key (Protocol/epochs.md §Concurrent re-keys).
+    /// more re-key (Protocol/epochs.md §Concurrent re-keys), which `Store.rekeyingAdmin` writes.
     public var needsRekey: Bool {
         epoch > 0 && (!keyHolders.isDisjoint(with: removed.keys) || !Set(members).isSubset(of: keyHolders))
     }
 
-    /// The admin who writes that re-key: the remaining admin with the smallest key.
-    public var rekeyingAdmin: PublicKey? { admins.min() }
 
     public func displayName(of member: PublicKey) -> String {
         pseudonyms[member] ?? member.fingerprint

@@ -36,11 +36,11 @@ struct GroupLog {
     }
 
     /// Adds a stored entry (with its content, when it shapes the state).
-    mutating func add(_ entry: Entry, content: EntryContent?, fold: Bool = true) {
-        index[entry.id] = entries.count
-        entries.append(entry)
+    mutating func add(_ item: LogItem, fold: Bool = true) {
+        index[item.entry.id] = entries.count
+        entries.append(item.entry)
         let (entries, index) = (entries, index)
-        ledger.add(entry, content: content, fold: fold) { id in index[id].map { entries[$0].header } }
+        ledger.add(item, fold: fold) { id in index[id].map { entries[$0].header } }
     }
 
     /// Adds entries stored after `ledger`, a copy of this log's, judged them (`Store.ingest`).
@@ -100,12 +100,12 @@ struct Ledger {
     /// How many times the whole state was folded again.
     private(set) var folds = 0
 
-    mutating func add(_ entry: Entry, content: EntryContent?, fold: Bool, lookup: (EntryID) -> EntryHeader?) {
+    mutating func add(_ item: LogItem, fold: Bool, lookup: (EntryID) -> EntryHeader?) {
+        let entry = item.entry
         let author = entry.header.author
         if entry.header.sequence > heads[author]?.sequence ?? 0 { heads[author] = entry.head }
         maxLamport = max(maxLamport, entry.header.lamport)
         guard entry.header.kind.shapesState else { return }
-        let item = LogItem(entry: entry, content: content)
         // Usually the newest entry stands last and folds on top; a re-key can cut feeds that
         // were folded already, and an entry from the past changes what came after it.
         if let last = items.last, last.entry.position > entry.position {

@@ -8,12 +8,11 @@ import MeetKitCrypto
 extension Store {
     // MARK: - Version vectors
 
-    /// What this node holds of each feed. A quarantined feed is announced as complete
-    /// (UInt64.max), so that no peer sends more of it and nothing is fetched in a loop.
+    /// What this node holds of each feed. A quarantined feed is announced as held, up to its
+    /// cut: a peer still sends what comes before the fork, and what it sends after is skipped
+    /// (the proof the node sends it ends that).
     public func versionVector(of group: GroupID) -> VersionVector {
-        var heads = (logs[group]?.heads ?? [:]).mapValues(\.sequence)
-        for author in (logs[group]?.forks ?? [:]).keys { heads[author] = .max }
-        return VersionVector(heads)
+        VersionVector((logs[group]?.heads ?? [:]).mapValues(\.sequence))
     }
 
     /// The entries `peer` lacks, in log order: every entry before its author's later ones, and
@@ -60,7 +59,9 @@ extension Store {
     /// current members, who may not have heard of the re-key yet (Protocol/epochs.md §Sessions).
     public func handshakeKeys() -> [(group: GroupID, key: SecretBytes, onlyMembers: Set<PublicKey>?)] {
         keys.values.flatMap { groupKeys in
-            let current = currentKeys(of: groupKeys.group)
+            // Only the current epoch's keys admit anyone: a node that does not hold them yet
+            // offers its older keys to current members alone.
+            let current = writeKeys(of: groupKeys.group)
             let members = self.members(of: groupKeys.group)
             let others = groupKeys.epochs.filter { !($0.number == current?.number && $0.source == current?.source) }
                 .sorted { $0.number > $1.number }
@@ -119,7 +120,7 @@ extension Store {
         }
         var report = IngestReport()
         var fresh: [Entry] = []
-        var contents: [EntryID: EntryContent] = [:]
+        var items: [EntryID: LogItem] = [:]
         var blocked: Set<PublicKey> = []
         var adoptedKeys = false
         // What the batch has changed so far: a copy of the feed heads and the state only (a
@@ -134,13 +135,18 @@ extension Store {
         }
         for entry in entries {
             let author = entry.header.author
-            guard ledger.forks[author] == nil else { continue }
             guard !blocked.contains(author) else {
                 report.refused.append((entry.id, "Entry \(entry.id.short) by \(author.fingerprint) was refused: it follows a refused entry of its feed."))
                 continue
             }
             guard entry.group == group else {
                 refuse(entry, EntryError.wrongGroup.explanation)
+                continue
+            }
+            // After the cut (a removal, a fork) nothing counts, not even whether it follows its
+            // feed; before it, a quarantined feed is taken as any other, up to the fork.
+            if let cut = ledger.state.cuts[author], entry.header.sequence > cut {
+                report.afterCut.append(entry.id)
                 continue
             }
             if let head = ledger.heads[author], entry.header.sequence <= head.sequence {
@@ -154,14 +160,9 @@ extension Store {
                     fresh.removeAll { $0.header.author == author && $0.header.sequence >= fork.sequence }
                     ledger = log.ledger
                     for proof in report.forks { ledger.quarantine(proof) }
-                    for kept in fresh { ledger.add(kept, content: contents[kept.id], fold: false, lookup: lookup) }
+                    for kept in fresh { ledger.add(items[kept.id] ?? LogItem(entry: kept, content: nil), fold: false, lookup: lookup) }
                     ledger.refold(lookup: lookup)
                 }
-                continue
-            }
-            // After the cut nothing counts, not even whether the entry follows its feed.
-            if let cut = ledger.state.cuts[author], entry.header.sequence > cut {
-                report.afterCut.append(entry.id)
                 continue
             }
             do { try entry.validateLink(after: ledger.heads[author], in: group) } catch {
@@ -172,13 +173,12 @@ extension Store {
                 refuse(entry, refusal.explanation)
                 continue
             }
-            let content = self.stateContent(of: entry)
-            if entry.header.kind.isMembership, content == nil {
-                refuse(entry, EntryRefusal.membershipUnreadable.explanation)
-                continue
-            }
-            ledger.add(entry, content: content, fold: true, lookup: lookup)
-            contents[entry.id] = content
+            // A membership entry this node cannot read is kept, and takes no effect here until
+            // it can (the keys may come later); it does not stop its author's feed.
+            let item = stateItem(of: entry)
+            let content = item.content
+            ledger.add(item, fold: true, lookup: lookup)
+            items[entry.id] = item
             fresh.append(entry)
             // Later entries in this batch may be of the epoch this re-key begins: keep its keys
             // now (they are written to the files once the batch is stored).
@@ -196,6 +196,9 @@ extension Store {
             if adoptedKeys, let groupKeys = keys[group] { try updateKeys(groupKeys, db) }
         }
         logs[group]?.append(fresh, judgedBy: ledger)
+        // Keys this batch brought may open membership entries stored earlier that could not be
+        // read then: read them again.
+        if adoptedKeys { try reread(group) }
         unannounced.append(contentsOf: fresh)
         try settle(group)
         report.stored = fresh.filter { logs[group]?.contains($0.id) ?? false }
@@ -325,9 +328,19 @@ extension Store {
     /// keys; the remaining admin with the smallest key re-keys once more. Returns that entry
     /// when this member wrote it.
     public func resolveConcurrentRekey(in group: GroupID, at time: Date) throws -> Entry? {
-        let state = self.state(of: group)
-        guard state.needsRekey, state.rekeyingAdmin == memberID else { return nil }
+        guard state(of: group).needsRekey, rekeyingAdmin(of: group) == memberID else { return nil }
         return try rekey(group, removing: [], at: time)
+    }
+
+    /// The admin who writes the re-key concurrent re-keys call for: the one with the smallest
+    /// key among the admins who can still write in the current epoch (feed not cut, and not
+    /// already past the current epoch). Every node that holds the same entries names the same.
+    public func rekeyingAdmin(of group: GroupID) -> PublicKey? {
+        guard let log = logs[group] else { return nil }
+        let state = log.state
+        return state.admins.filter { admin in
+            state.cuts[admin] == nil && (log.heads[admin]?.epoch ?? 0) <= state.epoch
+        }.min()
     }
 
     /// A re-key entry: the epoch after the current one, fresh keys sealed to every member not

@@ -198,7 +198,7 @@ public final class Store {
             let rows = try Row.fetchCursor(db, sql: "SELECT rowid, feed, sequence, sealed, body FROM entries ORDER BY rowid")
             while let row = try rows.next() {
                 let entry = try unsealEntry(row)
-                logs[entry.group, default: GroupLog()].add(entry, content: stateContent(of: entry), fold: false)
+                logs[entry.group, default: GroupLog()].add(stateItem(of: entry), fold: false)
             }
         }
         for group in logs.keys { logs[group]?.refold() }
@@ -320,7 +320,7 @@ public final class Store {
         if let refusal = log.state.refusal(of: entry, maxLamport: log.maxLamport) {
             throw StoreError(.notPermitted, "Nothing was written: \(refusal.explanation).")
         }
-        if content.kind.isMembership, let reason = Self.ineffectiveReason(of: entry, content: content, after: log) {
+        if content.kind.isMembership, let reason = ineffectiveReason(of: entry, after: log) {
             throw StoreError(.notPermitted, "Nothing was written: the entry would have no effect (\(reason)).")
         }
         try write { db in try insert([entry], in: group, db) }
@@ -329,13 +329,13 @@ public final class Store {
     }
 
     /// Why `entry`, written at the end of `log`, would take no effect, if it would not.
-    private static func ineffectiveReason(of entry: Entry, content: EntryContent, after log: GroupLog) -> String? {
+    private func ineffectiveReason(of entry: Entry, after log: GroupLog) -> String? {
         var state = log.state
         if entry.header.kind == .rekey {
             guard state.admitsRekey(by: entry.header.author, at: entry.header.sequence) else { return "your feed was cut" }
             state.keep(rekey: entry.id)
         }
-        state.apply(LogItem(entry: entry, content: content)) { id in log.entry(id)?.header }
+        state.apply(stateItem(of: entry)) { id in log.entry(id)?.header }
         return state.ineffective[entry.id]
     }
 
@@ -397,15 +397,20 @@ public final class Store {
     /// any re-key that took effect, and forgets what the state no longer keeps.
     func record(_ entry: Entry) throws {
         unannounced.append(entry)
-        logs[entry.group, default: GroupLog()].add(entry, content: stateContent(of: entry))
+        logs[entry.group, default: GroupLog()].add(stateItem(of: entry))
         if entry.header.kind.shapesState { try settle(entry.group) }
     }
 
-    /// The content of `entry` when it shapes the group state; nil for other kinds, and when
-    /// it cannot be read.
-    func stateContent(of entry: Entry) -> EntryContent? {
-        guard entry.header.kind.shapesState else { return nil }
-        return (try? content(of: entry)) ?? nil
+    /// `entry` with its content and the key set that opened it when it shapes the group state;
+    /// without content for other kinds, and when it cannot be read.
+    func stateItem(of entry: Entry) -> LogItem {
+        guard entry.header.kind.shapesState else { return LogItem(entry: entry, content: nil) }
+        for set in keys[entry.group]?.sets(of: entry.header.epoch) ?? [] {
+            if let content = (try? entry.openContent(contentKey: set.contentKey)) ?? nil {
+                return LogItem(entry: entry, content: content, keys: set.source.map(KeySet.rekey) ?? .founders)
+            }
+        }
+        return LogItem(entry: entry, content: nil)
     }
 
     /// After the state changed: keeps the keys of re-keys that took effect (which may make
@@ -440,11 +445,11 @@ public final class Store {
     }
 
     /// Folds the group again with every membership entry read anew.
-    private func reread(_ group: GroupID) throws {
+    func reread(_ group: GroupID) throws {
         guard let log = logs[group] else { return }
         var fresh = GroupLog()
         for fork in log.forks.values { fresh.ledger.quarantine(fork) }
-        for entry in log.entries { fresh.add(entry, content: stateContent(of: entry), fold: false) }
+        for entry in log.entries { fresh.add(stateItem(of: entry), fold: false) }
         fresh.refold()
         logs[group] = fresh
     }

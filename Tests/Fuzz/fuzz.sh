@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(frame handshake wire entry bundle advert)
+[ ${#targets[@]} -gt 0 ] || targets=(frame handshake wire entry bundle advert membership)
 
 # The longest input worth trying: a little over what each target's deepest path reads.
 max_len() {
@@ -37,6 +37,7 @@ max_len() {
     wire|bundle) echo 4096 ;;  # a handful of entries
     entry) echo 2048 ;;        # a header and a body of any kind's content
     advert) echo 512 ;;        # a TXT record or an invite code
+    membership) echo 1024 ;;   # a script of up to 48 operations, most of a few bytes
     *) echo "fuzz.sh: unknown target $1" >&2; exit 2 ;;
   esac
 }

@@ -39,7 +39,7 @@ enum MembershipVerdict: Equatable, CustomStringConvertible {
         case .afterCut: self = .refused("afterCut")
         case .notAMember: self = .refused("notAMember")
         case .lamportTooFar: self = .refused("lamportTooFar")
-        case .membershipUnreadable: self = .refused("membershipUnreadable")
+        case .membershipWithoutBody: self = .refused("membershipWithoutBody")
         }
     }
 
@@ -71,10 +71,7 @@ enum MembershipCheck {
         let candidate = held.remove(at: test)
         let before = GroupState(items: held)
         let maxLamport = held.map(\.entry.header.lamport).max() ?? 0
-        // GroupState checks that a membership entry has a body; Protocol/membership.md
-        // §Acceptance also asks that it opens under a key of its epoch.
-        let unreadable = candidate.entry.header.kind.isMembership && candidate.content == nil
-        if let refusal = before.refusal(of: candidate.entry, maxLamport: maxLamport) ?? (unreadable ? .membershipUnreadable : nil) {
+        if let refusal = before.refusal(of: candidate.entry, maxLamport: maxLamport) {
             return (MembershipVerdict(refusal), before)
         }
         let after = GroupState(items: items)
@@ -727,14 +724,14 @@ enum MembershipVectors {
         do {
             var log = try MembershipLog(admitting: ["bo"])
             try log.write("invite", by: "ash", .invite(Invite(id: MembershipLog.inviteID("invite"), expires: MembershipLog.inviteExpiry)), dropBody: true)
-            add(log.vector("membership-entry-without-body", "The founder's invite, held without its body.", test: "invite", .refused("membershipUnreadable")))
+            add(log.vector("membership-entry-without-body", "The founder's invite, held without its body.", test: "invite", .refused("membershipWithoutBody")))
         }
         do {
             var log = try MembershipLog(admitting: ["bo"])
             try log.write("grant-bo", by: "ash", .roleGrant(member: log.publicKey("bo")), contentKey: secret(repeating: 0x66, count: 32))
             add(log.vector(
                 "membership-body-unopenable", "The founder's role-grant in epoch 0 whose body is sealed under a key that is not epoch 0's.",
-                test: "grant-bo", .refused("membershipUnreadable")))
+                test: "grant-bo", .ineffective("it cannot be read")))
         }
         do {
             var log = try MembershipLog(admitting: ["bo"])

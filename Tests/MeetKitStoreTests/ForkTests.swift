@@ -5,7 +5,8 @@ import MeetKitStore
 import Testing
 
 /// Two valid entries at one place in a feed (Protocol/sync.md §Forks): the proof is kept, the
-/// feed is quarantined on every node that sees both, and it is never fetched again.
+/// feed is cut just before the fork on every node that sees both or the proof, and nothing
+/// after the cut is fetched again.
 @Suite struct ForkTests {
     /// A second entry signed with `store`'s key at the place of `entry` in its feed.
     static func twin(of entry: Entry, in store: Store) throws -> Entry {
@@ -28,18 +29,22 @@ import Testing
         let fork = try #require(g[0].forks(in: g.group).first)
         #expect(fork.author == g[1].memberID && fork.sequence == first.header.sequence)
         #expect(Set([fork.entries.0.id, fork.entries.1.id]) == [first.id, twin.id])
-        #expect(g[0].versionVector(of: g.group)[g[1].memberID] == .max)
+        // Neither branch is kept: Ana holds Ben's feed up to just before the fork.
+        #expect(g[0].versionVector(of: g.group)[g[1].memberID] == first.header.sequence - 1)
+        #expect(!g[0].log(of: g.group).contains { $0.entry.id == first.id || $0.entry.id == twin.id })
 
-        // Ben's feed goes on at Ben's; Ana takes none of it, and no peer offers it to her again.
+        // Ben's feed goes on at Ben's; Ana takes none of it. Once Ben's node has the proof (a
+        // session sends it), it cuts its own feed too, and offers Ana nothing more of it.
         try g[1].append(.share(Share(text: "two")), to: g.group, at: Date())
         let before = g[0].entryCount
         try g.sync(1, to: 0)
         #expect(g[0].entryCount == before)
+        try g[1].acceptForkProof(fork.entries.0, fork.entries.1, in: g.group)
         #expect(g[1].entries(of: g.group, missingFrom: g[0].versionVector(of: g.group)).isEmpty)
+        #expect(Fixture.storeError { try g[1].append(.share(Share(text: "three")), to: g.group, at: Date()) }?.code == .notPermitted)
 
         // Cy, given both histories, quarantines the feed too; other feeds still sync.
-        try g.sync(1, to: 2)
-        try g[2].ingest([twin], into: g.group)
+        try g[2].ingest([first, twin], into: g.group)
         #expect(g[2].forks(in: g.group).map(\.author) == [g[1].memberID])
         try g[2].append(.share(Share(text: "Cy carries on.")), to: g.group, at: Date())
         try g.sync(2, to: 0)

@@ -580,3 +580,34 @@ extension HostileMemberTests {
         #expect(g.digest(0) == g.digest(1))
     }
 }
+
+// MARK: - Keys of a re-key that did not give its epoch its keys
+
+extension HostileMemberTests {
+    /// Two admins re-key at once, each removing someone; each then writes an invite under its
+    /// own new keys. Only one re-key gives epoch 1 its keys (the first in log order); the other
+    /// admin's invite was written under keys some members never hold, so it decides nothing on
+    /// any node, whether or not that node can read it, and every node agrees.
+    @Test func aMembershipEntryUnderKeysTheEpochsReKeyDidNotGiveTakesNoEffectAnywhere() throws {
+        let g = try EpochTests.Group(["Ana", "Ben", "Cy", "Dan", "Eve"])
+        try g[0].grantAdmin(g[1].memberID, in: g.group, at: Date())
+        try g.syncAll()
+        let fromAna = try g[0].remove(g[2].memberID, from: g.group, at: Date())
+        let fromBen = try g[1].remove(g[3].memberID, from: g.group, at: Date())
+        _ = try g[0].createInvite(to: g.group, lifetime: 3_600, at: Date())
+        _ = try g[1].createInvite(to: g.group, lifetime: 3_600, at: Date())
+        let anaInvite = try #require(g[0].log(of: g.group).last { $0.entry.header.kind == .invite }?.entry)
+        let benInvite = try #require(g[1].log(of: g.group).last { $0.entry.header.kind == .invite }?.entry)
+        try g.syncAll([0, 1, 4])
+        let source = try #require(g.state(0).epochSources[1])
+        #expect([fromAna.id, fromBen.id].contains(source))
+        let (kept, fallen) = source == fromAna.id ? (anaInvite, benInvite) : (benInvite, anaInvite)
+        for i in [0, 1, 4] {
+            let state = g.state(i)
+            #expect(state.epochSources[1] == source)
+            #expect(state.ineffective[kept.id] == nil)
+            #expect(state.ineffective[fallen.id] == "it was written under keys its epoch's re-key did not give")
+            #expect(g.digest(i) == g.digest(0))
+        }
+    }
+}

@@ -40,7 +40,11 @@ public struct HostileMember {
         let head = after ?? self.head
         let state = store.state(of: group)
         let epoch = epoch ?? state.epoch
-        guard let key = contentKey ?? store.keys[group]?.sets(of: epoch).first?.contentKey else {
+        // The keys the member writes with in the current epoch, as an honest node would; in
+        // another epoch, any key set of it the member holds.
+        let held = epoch == state.epoch ? store.writeKeys(of: group) ?? store.keys[group]?.sets(of: epoch).first
+            : store.keys[group]?.sets(of: epoch).first
+        guard let key = contentKey ?? held?.contentKey else {
             throw HostileError("the member holds no key of epoch \(epoch)")
         }
         let header = EntryHeader(
@@ -66,7 +70,7 @@ public struct HostileMember {
                 ])
             }
         }
-        for entry in entries { store.logs[group]?.add(entry, content: nil, fold: false) }
+        for entry in entries { store.logs[group]?.add(LogItem(entry: entry, content: nil), fold: false) }
     }
 
     /// A bundle of `entries` sealed under the network key of `epoch` (the member's own copy).

@@ -178,10 +178,8 @@ public struct SyncSession: Sendable {
 
     /// Fork proofs: pairs of entries that one author signed at one sequence (Protocol/sync.md
     /// §Forks), sent as their wire forms without bodies. Nothing before the peer's `have`
-    /// (serving it sends them all), and nothing for a feed the peer announced at
-    /// `UInt64.max`: it has quarantined that feed, so it holds a proof already. Once a proof
-    /// is sent the feed counts as complete at the peer, so neither more of it nor a second
-    /// proof goes out.
+    /// (serving it sends them all). Once a proof is sent the feed counts as complete at the
+    /// peer (`UInt64.max`), so neither more of it nor a second proof goes out in this session.
     public mutating func sendForkProofs(_ proofs: [(Entry, Entry)], now: Duration) -> [Directive] {
         guard phase == .live else { return [] }
         var directives: [Directive] = []

@@ -17,6 +17,14 @@ enum Fixed {
     static let clientSeed = [UInt8](repeating: 0x0a, count: SecretHandshake.ephemeralSeedLength)
     /// A group whose key the bundle harness tries first, so that a key that fails is passed over.
     static let otherGroup = GroupID(id(0x0b))
+    /// The cast of the membership harness: member 0 founds its group, the others are admitted
+    /// (or not) as the script says.
+    static let members = (0..<6).map { identity(0x40 + UInt8($0)) }
+    /// Invite secrets the membership harness invites with and proves admissions by.
+    static let inviteSecrets = (0..<4).map { fill in
+        var bytes = [UInt8](repeating: 0x50 + UInt8(fill), count: InviteCode.secretLength)
+        return SecretBytes(consuming: &bytes)
+    }
 
     /// The genesis of the group the entry and bundle harnesses use, written by `author`.
     static let genesis = authored(.genesis(name: "Fuzz"), group: nil, after: nil, lamport: 1)

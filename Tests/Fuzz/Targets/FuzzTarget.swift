@@ -15,6 +15,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case bundle
     /// The advert's TXT record and token, and the other base64url texts (Protocol/discovery.md).
     case advert
+    /// The membership fold over entries signed with real keys (Protocol/membership.md, epochs.md).
+    case membership
 
     /// Runs one input. Never traps; says whether the code under test refused it.
     public func run(_ input: [UInt8]) -> FuzzOutcome {
@@ -25,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .entry: EntryTarget.run(input)
         case .bundle: BundleTarget.run(input)
         case .advert: AdvertTarget.run(input)
+        case .membership: MembershipTarget.run(input)
         }
     }
 
@@ -37,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .entry: EntryTarget.seeds()
         case .bundle: BundleTarget.seeds()
         case .advert: AdvertTarget.seeds()
+        case .membership: MembershipTarget.seeds()
         }
     }
 }
