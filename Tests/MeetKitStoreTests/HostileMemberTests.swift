@@ -102,19 +102,26 @@ import Testing
 
     // MARK: - 1. A removed admin takes the group back
 
+    /// Ana founds a group of four, makes Rob an admin, shares (two hours ago), and removes Rob;
+    /// the members `heardBy` sync after the removal.
+    static func robRemoved(heardBy: [Int]) throws -> (EpochTests.Group, share: Entry, removal: Entry) {
+        let g = try EpochTests.Group(["Ana", "Rob", "Cat", "Dee"])
+        try g[0].grantAdmin(g[1].memberID, in: g.group, at: Date())
+        let share = try g[0].append(.share(Share(text: "said two hours ago")), to: g.group, at: Date(timeIntervalSinceNow: -7_200))
+        try g.syncAll()
+        let removal = try g[0].remove(g[1].memberID, from: g.group, at: Date())
+        try g.syncAll(heardBy)
+        return (g, share, removal)
+    }
+
     /// Ana (founder) made Rob an admin, then removed him. Rob, holding only epoch 0, writes a
     /// re-key to epoch 5 with his own keys, a well-formed 0 → 1 re-key removing Ana (her feed cut
     /// before her removal of him), backdated retentions, and a re-key to the last epoch, all with
     /// tiny Lamport clocks, and delivers them in an epoch-0 bundle to Cat, who has heard of his
     /// removal. Ana still leads, epoch 1 is still hers, no body is erased, and Rob reads nothing new.
     @Test func aRemovedAdminCannotTakeTheGroupBack() throws {
-        let g = try EpochTests.Group(["Ana", "Rob", "Cat", "Dee"])
-        let (rob, cat, dee) = (g[1].memberID, g[2].memberID, g[3].memberID)
-        try g[0].grantAdmin(rob, in: g.group, at: Date())
-        let share = try g[0].append(.share(Share(text: "said two hours ago")), to: g.group, at: Date(timeIntervalSinceNow: -7_200))
-        try g.syncAll()
-        let removal = try g[0].remove(rob, from: g.group, at: Date())
-        try g.syncAll([0, 2, 3])
+        let (g, share, removal) = try Self.robRemoved(heardBy: [0, 2, 3])
+        let (cat, dee) = (g[2].memberID, g[3].memberID)
 
         let hostile = HostileMember(g[1], in: g.group)
         #expect(hostile.epochsHeld == [0])
@@ -157,13 +164,8 @@ import Testing
     /// where everyone else does.
     @Test(arguments: [false, true])
     func aRemovedAdminsReKeyArrivingFirstStillLosesToTheFounder(concurrent: Bool) throws {
-        let g = try EpochTests.Group(["Ana", "Rob", "Cat", "Dee"])
-        let (rob, cat, dee) = (g[1].memberID, g[2].memberID, g[3].memberID)
-        try g[0].grantAdmin(rob, in: g.group, at: Date())
-        let share = try g[0].append(.share(Share(text: "said two hours ago")), to: g.group, at: Date(timeIntervalSinceNow: -7_200))
-        try g.syncAll()
-        let removal = try g[0].remove(rob, from: g.group, at: Date())
-        try g.syncAll([0, 2])
+        let (g, share, removal) = try Self.robRemoved(heardBy: [0, 2])
+        let (cat, dee) = (g[2].memberID, g[3].memberID)
 
         let hostile = HostileMember(g[1], in: g.group)
         let takeover = try Self.takeover(
