@@ -15,39 +15,13 @@ struct EntryVectorTests {
         .appendingPathComponent("Protocol/vectors/entries")
 
     /// Rewrites the files once per test run when asked to; nil when nothing went wrong.
-    static let writeFailure: String? = {
-        guard ProcessInfo.processInfo.environment["MEETKIT_WRITE_VECTORS"] == "1" else { return nil }
-        do {
-            try writeVectors()
-            return nil
-        } catch {
-            return "could not write the vectors: \(error)"
-        }
-    }()
-
-    static func writeVectors() throws {
-        let files = FileManager.default
-        for subdirectory in ["yay", "nay"] {
-            let folder = directory.appendingPathComponent(subdirectory)
-            try files.createDirectory(at: folder, withIntermediateDirectories: true)
-            for name in try files.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".json") {
-                try files.removeItem(at: folder.appendingPathComponent(name))
-            }
-        }
-        for vector in try EntryVectors.all() {
-            let url = directory.appendingPathComponent("\(vector.directory)/\(vector.name).json")
-            try Data(vector.json.utf8).write(to: url)
-        }
+    static let writeFailure: String? = VectorFolder(directory: directory).rewriteIfAsked(by: "MEETKIT_WRITE_VECTORS") {
+        try EntryVectors.all().map { ($0.directory, $0.name, $0.json) }
     }
 
     /// The files of `yay` or `nay`, by name, sorted.
     static func files(in subdirectory: String) throws -> [(name: String, file: VectorFile)] {
-        let folder = directory.appendingPathComponent(subdirectory)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
-        return try names.map { name in
-            let data = try Data(contentsOf: folder.appendingPathComponent(name))
-            return (name, try JSONDecoder().decode(VectorFile.self, from: data))
-        }
+        try VectorFolder(directory: directory).files(in: subdirectory, as: VectorFile.self)
     }
 
     // MARK: Tests

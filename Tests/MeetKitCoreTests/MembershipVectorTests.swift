@@ -26,39 +26,13 @@ struct MembershipVectorTests {
     ]
 
     /// Rewrites the files once per test run when asked to; nil when nothing went wrong.
-    static let writeFailure: String? = {
-        guard ProcessInfo.processInfo.environment["MEETKIT_WRITE_MEMBERSHIP_VECTORS"] == "1" else { return nil }
-        do {
-            try writeVectors()
-            return nil
-        } catch {
-            return "could not write the vectors: \(error)"
-        }
-    }()
-
-    static func writeVectors() throws {
-        let files = FileManager.default
-        for subdirectory in ["yay", "nay"] {
-            let folder = directory.appendingPathComponent(subdirectory)
-            try files.createDirectory(at: folder, withIntermediateDirectories: true)
-            for name in try files.contentsOfDirectory(atPath: folder.path) where name.hasSuffix(".json") {
-                try files.removeItem(at: folder.appendingPathComponent(name))
-            }
-        }
-        for vector in try MembershipVectors.all() {
-            let url = directory.appendingPathComponent("\(vector.directory)/\(vector.name).json")
-            try Data(try vector.json().utf8).write(to: url)
-        }
+    static let writeFailure: String? = VectorFolder(directory: directory).rewriteIfAsked(by: "MEETKIT_WRITE_MEMBERSHIP_VECTORS") {
+        try MembershipVectors.all().map { ($0.directory, $0.name, try $0.json()) }
     }
 
-    /// The files of `yay` or `nay`, by name, sorted.
+    /// The files of `yay` or `nay`, by name (without `.json`), sorted.
     static func files(in subdirectory: String) throws -> [(name: String, file: MembershipVectorFile)] {
-        let folder = directory.appendingPathComponent(subdirectory)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
-        return try names.map { name in
-            let data = try Data(contentsOf: folder.appendingPathComponent(name))
-            return (String(name.dropLast(5)), try JSONDecoder().decode(MembershipVectorFile.self, from: data))
-        }
+        try VectorFolder(directory: directory).files(in: subdirectory, as: MembershipVectorFile.self).map { (String($0.name.dropLast(5)), $0.file) }
     }
 
     /// Records an issue for `verdict` unless it is `stated`; a known disagreement as a known issue.

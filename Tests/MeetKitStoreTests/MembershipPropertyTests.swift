@@ -40,28 +40,8 @@ import Testing
 // MARK: - The generator
 
 extension MembershipPropertyTests {
-    /// SplitMix64: small, seeded, and the same on every platform.
-    struct Random: RandomNumberGenerator {
-        private var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-
-        mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-
-        mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-
-        mutating func pick<T>(_ items: [T]) -> T? { items.randomElement(using: &self) }
-
-        mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) } }
-    }
+    /// The run's source of choices (`SplitMix64`, in MeetKitTestSupport).
+    typealias Random = SplitMix64
 }
 
 // MARK: - The world
