@@ -498,7 +498,7 @@ public final class Store {
     }
 
     /// The decrypted content of `entry`, or nil when this member holds no key of its epoch.
-    public func content(of entry: Entry) throws -> EntryContent? {
+    func content(of entry: Entry) throws -> EntryContent? {
         for set in keys[entry.group]?.sets(of: entry.header.epoch) ?? [] {
             if let content = try entry.openContent(contentKey: set.contentKey) { return content }
         }
