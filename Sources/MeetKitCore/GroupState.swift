@@ -46,7 +46,8 @@ public enum EntryRefusal: Error, Hashable, Sendable {
     case afterCut(lastAccepted: UInt64)
     /// The author is not (or not yet) a member.
     case notAMember
-    /// The Lamport clock jumps further than any honest node writes.
+    /// The Lamport clock jumps further past its author's previous entry than any honest node
+    /// writes, or past the largest value allowed.
     case lamportTooFar(UInt64)
     /// A membership entry without its body.
     case membershipWithoutBody
@@ -55,7 +56,7 @@ public enum EntryRefusal: Error, Hashable, Sendable {
         switch self {
         case .afterCut(let last): "it was written after its author's feed was cut at entry \(last)"
         case .notAMember: "its author is not a member"
-        case .lamportTooFar(let lamport): "its Lamport clock \(lamport) is too far ahead of the log"
+        case .lamportTooFar(let lamport): "its Lamport clock \(lamport) is too far ahead of its author's previous entry"
         case .membershipWithoutBody: "it changes the membership but carries no body"
         }
     }
@@ -98,7 +99,10 @@ public struct GroupState: Sendable {
     public static let maximumMembers = 250
     /// How long shares may be kept, when the group limits it: from an hour to a hundred years.
     public static let retentionRange: ClosedRange<Int64> = 3_600_000...(100 * 365 * 86_400_000)
-    /// How far past the highest Lamport clock held an entry may be: honest nodes write one past it.
+    /// How far an entry's Lamport clock may be past its author's previous entry (or past 0, for
+    /// the first): honest nodes write one past the highest held, which is far less unless a
+    /// hostile member climbed (Protocol/entries.md §Lamport clock). Judged within the author's
+    /// own feed, so that every node decides alike whatever else it holds.
     public static let lamportReach: UInt64 = 1 << 32
     /// No entry's Lamport clock may exceed this, so that no clock arithmetic can overflow.
     public static let maximumLamport: UInt64 = 1 << 62
@@ -408,20 +412,25 @@ public struct GroupState: Sendable {
     /// Marks a re-key written at the end of the log as one that may take effect.
     public mutating func keep(rekey id: EntryID) { kept.insert(id) }
 
-    /// Whether `entry` may be stored at all (`EntryRefusal`); nil when it may. `maxLamport` is
-    /// the highest Lamport clock held in the group. Whether a membership entry takes effect is
+    /// Whether `entry` may be stored at all (`EntryRefusal`); nil when it may. `previous` is its
+    /// author's entry before it (nil for the first). Whether a membership entry takes effect is
     /// another question, answered by folding it.
-    public func refusal(of entry: Entry, maxLamport: UInt64) -> EntryRefusal? {
+    public func refusal(of entry: Entry, after previous: FeedHead?) -> EntryRefusal? {
         let header = entry.header
         if let cut = cuts[header.author], header.sequence > cut { return .afterCut(lastAccepted: cut) }
         let isGenesis = header.kind == .genesis && GroupID(entry.id) == entry.group
         guard isGenesis || isMember(header.author) || removed[header.author] != nil else { return .notAMember }
-        let reach = maxLamport.addingReportingOverflow(Self.lamportReach)
-        guard header.lamport <= Self.maximumLamport, reach.overflow || header.lamport <= reach.partialValue else {
+        guard header.lamport <= Self.maximumLamport, header.lamport <= Self.lamportLimit(after: previous) else {
             return .lamportTooFar(header.lamport)
         }
         if header.kind.isMembership, entry.body == nil { return .membershipWithoutBody }
         return nil
+    }
+
+    /// The highest Lamport clock an entry after `previous` may carry.
+    public static func lamportLimit(after previous: FeedHead?) -> UInt64 {
+        let reach = (previous?.lamport ?? 0).addingReportingOverflow(lamportReach)
+        return reach.overflow ? .max : reach.partialValue
     }
 
     /// Two admins re-keyed at once, and a member one of them removed received the current

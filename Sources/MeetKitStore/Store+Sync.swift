@@ -169,7 +169,7 @@ extension Store {
                 refuse(entry, error.explanation)
                 continue
             }
-            if let refusal = ledger.state.refusal(of: entry, maxLamport: ledger.maxLamport) {
+            if let refusal = ledger.state.refusal(of: entry, after: ledger.heads[author]) {
                 refuse(entry, refusal.explanation)
                 continue
             }

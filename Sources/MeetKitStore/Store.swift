@@ -310,14 +310,17 @@ public final class Store {
                 .notPermitted,
                 "This node was restored from a backup and has not yet fetched your earlier entries; sync with a member ('meetkit sync --peer', or 'meetkit run') first, so that nothing is written twice under your key.")
         }
-        let lamport = log.maxLamport.addingReportingOverflow(1)
-        guard !lamport.overflow, lamport.partialValue <= GroupState.maximumLamport else {
+        // One past everything held, as far as the own feed may climb at once: only a hostile
+        // member's clock is ever further ahead (Protocol/entries.md §Lamport clock).
+        let head = log.heads[memberID]
+        let lamport = max(head.map { $0.lamport + 1 } ?? 1, min(log.maxLamport + 1, GroupState.lamportLimit(after: head)))
+        guard lamport <= GroupState.maximumLamport else {
             throw StoreError(.invalidEntry, "The group's log has run out of clock values; nothing was written.")
         }
         let entry = try author(
-            content, group: group, after: log.heads[memberID], lamport: lamport.partialValue,
+            content, group: group, after: head, lamport: lamport,
             epoch: epoch.number, key: epoch.contentKey, at: time)
-        if let refusal = log.state.refusal(of: entry, maxLamport: log.maxLamport) {
+        if let refusal = log.state.refusal(of: entry, after: head) {
             throw StoreError(.notPermitted, "Nothing was written: \(refusal.explanation).")
         }
         if content.kind.isMembership, let reason = ineffectiveReason(of: entry, after: log) {

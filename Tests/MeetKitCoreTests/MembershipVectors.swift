@@ -70,8 +70,9 @@ enum MembershipCheck {
         var held = items
         let candidate = held.remove(at: test)
         let before = GroupState(items: held)
-        let maxLamport = held.map(\.entry.header.lamport).max() ?? 0
-        if let refusal = before.refusal(of: candidate.entry, maxLamport: maxLamport) {
+        let header = candidate.entry.header
+        let previous = held.first { $0.entry.header.author == header.author && $0.entry.header.sequence == header.sequence - 1 }
+        if let refusal = before.refusal(of: candidate.entry, after: previous?.entry.head) {
             return (MembershipVerdict(refusal), before)
         }
         let after = GroupState(items: items)
@@ -205,6 +206,9 @@ struct MembershipLog {
     let group: GroupID
     private(set) var people: [(label: String, key: SigningKey)] = []
     private var feeds: [String: FeedWriter] = [:]
+
+    /// The Lamport clock of `label`'s latest entry.
+    func lamport(of label: String) -> UInt64 { feeds[label]?.head?.lamport ?? 0 }
     private(set) var entries: [(name: String, entry: Entry)] = []
     /// Each epoch's content key, as the re-key that began it sealed it.
     private(set) var keys: [UInt32: SecretBytes] = [0: Fixtures.contentKey]
@@ -488,9 +492,9 @@ enum MembershipVectors {
         }
         do {
             var log = try MembershipLog(admitting: ["bo"])
-            try log.write("share-bo", by: "bo", .share(Share(text: "At the edge of the clock.")), lamport: log.lamport + GroupState.lamportReach)
+            try log.write("share-bo", by: "bo", .share(Share(text: "At the edge of the clock.")), lamport: log.lamport(of: "bo") + GroupState.lamportReach)
             add(log.vector(
-                "lamport-at-the-reach", "bo's share with a Lamport clock exactly 2^32 past the highest held: the farthest that is stored.",
+                "lamport-at-the-reach", "bo's share with a Lamport clock exactly 2^32 past bo's previous entry: the farthest that is stored.",
                 test: "share-bo", .takesEffect))
         }
 
@@ -735,9 +739,18 @@ enum MembershipVectors {
         }
         do {
             var log = try MembershipLog(admitting: ["bo"])
-            try log.write("share-bo", by: "bo", .share(Share(text: "Far ahead.")), lamport: log.lamport + GroupState.lamportReach + 1)
+            try log.write("share-bo", by: "bo", .share(Share(text: "Far ahead.")), lamport: log.lamport(of: "bo") + GroupState.lamportReach + 1)
             add(log.vector(
-                "lamport-too-far", "bo's share with a Lamport clock 2^32 + 1 past the highest held.",
+                "lamport-too-far", "bo's share with a Lamport clock 2^32 + 1 past bo's previous entry.",
+                test: "share-bo", .refused("lamportTooFar")))
+        }
+        do {
+            var log = try MembershipLog(admitting: ["bo"])
+            let climb = try log.write("share-ash", by: "ash", .share(Share(text: "Climbing.")), lamport: log.lamport(of: "ash") + GroupState.lamportReach)
+            try log.write("share-bo", by: "bo", .share(Share(text: "On top.")), lamport: climb.header.lamport + GroupState.lamportReach)
+            add(log.vector(
+                "lamport-too-far-from-own-feed",
+                "ash climbs 2^32 past ash's previous entry; bo's share is 2^32 past ash's climb but far more past bo's own previous entry: judged within bo's feed, so a node without ash's climb decides alike.",
                 test: "share-bo", .refused("lamportTooFar")))
         }
         do {

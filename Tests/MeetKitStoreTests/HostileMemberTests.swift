@@ -274,7 +274,7 @@ import Testing
         let g = try EpochTests.Group(["Ana", "Ben"])
         let ben = HostileMember(g[1], in: g.group)
         let held = try #require(g[0].logs[g.group]?.maxLamport)
-        for lamport in [UInt64.max, GroupState.maximumLamport + 1, held + GroupState.lamportReach + 1] {
+        for lamport in [UInt64.max, GroupState.maximumLamport + 1, GroupState.lamportLimit(after: ben.head) + 1] {
             let far = try ben.entry(.share(Share(text: "from the end of time")), lamport: lamport)
             let report = try ben.deliver([far], to: g[0], epoch: 0)
             #expect(report.stored.isEmpty, "Lamport \(lamport) was stored")
@@ -296,6 +296,33 @@ import Testing
         try g.syncAll()
         #expect(g[0].log(of: g.group).first { $0.entry.id == honest.id }?.content == .share(Share(text: "Ben, on time")))
         #expect(g.digest(0) == g.digest(1))
+    }
+
+    /// Dan climbs as far as the reach allows, and only Ana receives it; Ben then climbs as far
+    /// again on top of it. Whether Ben's entry is too far is judged within Ben's own feed, so Ana
+    /// (who holds Dan's climb) and Cy (who does not) refuse it alike, and the group does not
+    /// split over what each happens to hold. Ana, whose own feed is far behind the climb, still
+    /// writes (as far ahead as her feed may go), and Cy stores it.
+    @Test func aClimbingClockIsJudgedWithinItsAuthorsFeedSoEveryNodeAgrees() throws {
+        let g = try EpochTests.Group(["Ana", "Ben", "Cy", "Dan"])
+        for _ in 0..<3 { _ = try g[3].append(.share(Share(text: "Dan, earlier")), to: g.group, at: Date()) }
+        try g.syncAll()
+        let dan = HostileMember(g[3], in: g.group)
+        let climb = try dan.entry(.share(Share(text: "far ahead")), lamport: GroupState.lamportLimit(after: dan.head))
+        #expect(try dan.deliver([climb], to: g[0], epoch: 0).stored.map(\.id) == [climb.id])
+
+        let ben = HostileMember(g[1], in: g.group)
+        let further = try ben.entry(.share(Share(text: "further still")), lamport: climb.header.lamport + GroupState.lamportReach)
+        for victim in [0, 2] {
+            let report = try ben.deliver([further], to: g[victim], epoch: 0)
+            #expect(report.refused.map(\.id) == [further.id], "\(g[victim].pseudonym) stored Ben's climb")
+        }
+
+        let ana = try g[0].append(.share(Share(text: "Ana, after the climb")), to: g.group, at: Date())
+        try g.sync(0, to: 2)
+        #expect(Self.ids(g[2], g.group).contains(ana.id))
+        #expect(Self.ids(g[2], g.group).contains(climb.id))
+        #expect(g.digest(0) == g.digest(2))
     }
 
     // MARK: - 4. A full group

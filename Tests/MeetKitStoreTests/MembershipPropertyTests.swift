@@ -160,7 +160,7 @@ extension MembershipPropertyTests {
                 var reason = "\(describe(entry)): "
                 if let fork = store.logs[group]?.forks[entry.header.author] {
                     reason += "feed quarantined (fork proof at \(fork.sequence)) before this entry was held"
-                } else if let refusal = state.refusal(of: entry, maxLamport: store.logs[group]?.maxLamport ?? 0) {
+                } else if let refusal = state.refusal(of: entry, after: store.logs[group]?.heads[entry.header.author]) {
                     reason += "\(refusal)"
                 } else if entry.header.kind.isMembership, store.stateItem(of: entry).content == nil {
                     reason += "unreadable here (holds epochs \(HostileMember(store, in: group).epochsHeld))"
@@ -409,10 +409,8 @@ extension MembershipPropertyTests {
                     what = "retention \(value) ms \(entries[0].id.short), a month old"
                 case 4:
                     // A Lamport clock far ahead: at the edge of the reach, past it, or at the end of time.
-                    let lamport = random.pick([
-                        maxLamport + GroupState.lamportReach, maxLamport + GroupState.lamportReach + 1,
-                        GroupState.maximumLamport + 1, UInt64.max,
-                    ])!
+                    let limit = GroupState.lamportLimit(after: hostile.head)
+                    let lamport = random.pick([limit, limit + 1, GroupState.maximumLamport + 1, UInt64.max])!
                     entries = [try hostile.entry(.share(Share(text: "from the future")), lamport: lamport, epoch: headerEpoch())]
                     what = "share \(entries[0].id.short) at Lamport \(lamport) (held \(maxLamport))"
                 case 5:

@@ -154,7 +154,7 @@ enum EntryTarget {
             item,
         ]
         let state = GroupState(items: items) { id in items.first { $0.entry.id == id }?.entry.header }
-        _ = state.refusal(of: entry, maxLamport: checks.lamport)
+        _ = state.refusal(of: entry, after: Fixed.genesis.head)
         _ = state.dropReason(of: item, now: checks.now)
         _ = state.needsRekey
         _ = state.openMeeting

@@ -146,8 +146,7 @@ enum MembershipTarget {
         precondition(Snapshot(state) == Snapshot(again), "(1) folding the same log twice gave two states")
         checkInvariants(state, forks: forks, "the fold")
 
-        let maxLamport = held.map(\.header.lamport).max() ?? 0
-        for entry in script.entries { _ = state.refusal(of: entry, maxLamport: maxLamport) }
+        for entry in script.entries { _ = state.refusal(of: entry, after: script.heads[entry.header.author]?.head) }
         for item in all { _ = state.dropReason(of: item, now: now) }
         _ = state.needsRekey
         _ = state.openMeeting
@@ -455,7 +454,7 @@ private struct Script {
             switch flags >> Flag.lamportShift & 3 {
             case 0: next.overflow ? .max : next.partialValue
             case 1: input.integer()
-            case 2: Self.lamports(after: maxLamport)[Int(input.byte()) % 8]
+            case 2: Self.lamports(after: head?.header.lamport ?? 0)[Int(input.byte()) % 8]
             default: head?.header.lamport ?? 0
             }
         let epoch: UInt32 = flags & Flag.epoch != 0 ? input.integer() : self.epoch
@@ -466,7 +465,7 @@ private struct Script {
             bodyLength: 0, bodyHash: nil)
     }
 
-    /// Lamport clocks at the edges of what a node accepts (`GroupState.refusal(of:maxLamport:)`).
+    /// Lamport clocks at the edges of what a node accepts after `max` (`GroupState.lamportLimit`).
     private static func lamports(after max: UInt64) -> [UInt64] {
         let reach = max.addingReportingOverflow(GroupState.lamportReach)
         let past = reach.partialValue.addingReportingOverflow(1)
@@ -596,7 +595,6 @@ private struct Node {
     private(set) var headers: [EntryID: EntryHeader] = [:]
     private var heads: [PublicKey: FeedHead] = [:]
     private var places: [Place: EntryID] = [:]
-    private var maxLamport: UInt64 = 0
 
     mutating func receive(_ entry: Entry, content: EntryContent?) {
         let header = entry.header
@@ -609,13 +607,12 @@ private struct Node {
             return
         }
         guard (try? entry.validateLink(after: heads[header.author], in: Script.group)) != nil,
-            state.refusal(of: entry, maxLamport: maxLamport) == nil,
+            state.refusal(of: entry, after: heads[header.author]) == nil,
             !header.kind.isMembership || content != nil
         else { return }
         heads[header.author] = entry.head
         places[Place(entry)] = entry.id
         headers[entry.id] = header
-        maxLamport = max(maxLamport, header.lamport)
         guard header.kind.shapesState else { return }
         let item = LogItem(entry: entry, content: content)
         if let last = items.last, last.entry.position > entry.position {
