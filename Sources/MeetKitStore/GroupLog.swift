@@ -127,9 +127,14 @@ struct Ledger {
         folds += 1
     }
 
-    /// Keeps a fork proof; the caller folds again.
-    mutating func quarantine(_ fork: Store.Fork) {
-        if forks[fork.author] == nil { forks[fork.author] = fork }
+    /// Keeps a fork proof, quarantining its feed from the fork on; the caller folds again. Of
+    /// two forks in one feed the earlier is kept, so that every node cuts the feed at the same
+    /// place whichever it learnt of first. Returns false when this one changes nothing.
+    @discardableResult
+    mutating func quarantine(_ fork: Store.Fork) -> Bool {
+        guard fork.sequence < forks[fork.author]?.sequence ?? .max else { return false }
+        forks[fork.author] = fork
+        return true
     }
 
     /// Heads, clock and items again from `entries`, after some were removed.

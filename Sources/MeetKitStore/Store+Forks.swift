@@ -29,11 +29,12 @@ extension Store {
         (logs[group]?.forks.values).map { Array($0) }?.sorted { $0.author < $1.author } ?? []
     }
 
+    /// Keeps `fork` as its feed's proof, in place of a later fork of the same feed (the caller
+    /// keeps the earlier of two).
     func insertFork(_ fork: Fork, in group: GroupID, _ db: Database) throws {
         let feed = atRest.feedTag(group: group, author: fork.author)
-        guard try Int.fetchOne(db, sql: "SELECT 1 FROM forks WHERE feed = ?", arguments: [Data(feed)]) == nil else { return }
         try db.execute(
-            sql: "INSERT INTO forks (feed, sealed) VALUES (?, ?)",
+            sql: "INSERT INTO forks (feed, sealed) VALUES (?, ?) ON CONFLICT (feed) DO UPDATE SET sealed = excluded.sealed",
             arguments: [Data(feed), Data(atRest.seal(fork.entries.0.wire + fork.entries.1.wire, context: Array("fork".utf8) + feed))])
     }
 }

@@ -155,7 +155,7 @@ extension Store {
                 // Neither branch is kept, from the fork on (Protocol/sync.md §Forks).
                 let original = fresh.first { $0.header.author == author && $0.header.sequence == entry.header.sequence }
                     ?? log.entry(by: author, at: entry.header.sequence)
-                if let original, let fork = Fork(original, entry) {
+                if let original, let fork = Fork(original, entry), fork.sequence < ledger.forks[author]?.sequence ?? .max {
                     report.forks.append(fork)
                     fresh.removeAll { $0.header.author == author && $0.header.sequence >= fork.sequence }
                     ledger = log.ledger
@@ -207,14 +207,15 @@ extension Store {
 
     /// Keeps a fork proof received from a peer (two entries by one author at one sequence,
     /// already signature-checked): that feed is quarantined from the fork on, as if this node
-    /// had seen both entries itself. Returns false if the feed was quarantined already.
+    /// had seen both entries itself. Returns false if the feed was quarantined already at this
+    /// fork or an earlier one.
     @discardableResult
     public func acceptForkProof(_ a: Entry, _ b: Entry, in group: GroupID) throws -> Bool {
         guard let fork = Fork(a, b), a.group == group else {
             throw StoreError(.invalidEntry, "The fork proof is not two entries of one feed at one place.")
         }
-        guard logs[group] != nil else { throw StoreError(.unknownGroup, "You are not a member of group \(group.short).") }
-        guard logs[group]?.forks[fork.author] == nil else { return false }
+        guard let log = logs[group] else { throw StoreError(.unknownGroup, "You are not a member of group \(group.short).") }
+        guard fork.sequence < log.forks[fork.author]?.sequence ?? .max else { return false }
         try write { db in try insertFork(fork, in: group, db) }
         logs[group]?.ledger.quarantine(fork)
         logs[group]?.refold()

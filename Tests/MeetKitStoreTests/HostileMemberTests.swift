@@ -535,6 +535,40 @@ import Testing
         #expect(g.digest(0) == g.digest(1))
     }
 
+    /// Eve forks her feed twice: at the place after her honest entry (Ben sees both branches)
+    /// and one place later (Ana sees both). Each learns its own fork first and the other's
+    /// proof later; both keep the earlier fork, so both cut Eve's feed after her honest entry,
+    /// and they hold the same log.
+    @Test func ofTwoForksInOneFeedEveryNodeKeepsTheEarlier() throws {
+        let g = try EpochTests.Group(["Ana", "Ben", "Eve"])
+        let eve = g[2].memberID
+        let hostile = HostileMember(g[2], in: g.group)
+        _ = try g[2].append(.share(Share(text: "Eve, honestly")), to: g.group, at: Date())
+        try g.syncAll()
+        let honest = try #require(hostile.head).sequence
+        let early = try hostile.entry(.share(Share(text: "Eve, early")))
+        let earlyOther = try hostile.entry(.share(Share(text: "Eve, early, again")))
+        let late = try hostile.entry(.share(Share(text: "Eve, late")), after: early.head, lamport: early.header.lamport + 1)
+        let lateOther = try hostile.entry(.share(Share(text: "Eve, late, again")), after: early.head, lamport: early.header.lamport + 1)
+        _ = try hostile.deliver([early, late], to: g[0], epoch: 0)
+        _ = try hostile.deliver([lateOther], to: g[0], epoch: 0)
+        _ = try hostile.deliver([earlyOther], to: g[1], epoch: 0)
+        _ = try hostile.deliver([early], to: g[1], epoch: 0)
+        #expect(g[0].forks(in: g.group).map(\.sequence) == [honest + 2])
+        #expect(g[1].forks(in: g.group).map(\.sequence) == [honest + 1])
+
+        try Self.exchange(g, 0, 1)
+        for i in [0, 1] {
+            #expect(g[i].forks(in: g.group).map(\.sequence) == [honest + 1], "\(g[i].pseudonym) keeps another fork")
+            #expect(g.state(i).cuts[eve] == honest)
+            #expect(!Self.ids(g[i], g.group).contains(early.id))
+        }
+        #expect(g.digest(0) == g.digest(1))
+        // A later proof changes nothing.
+        #expect(try g[1].acceptForkProof(late, lateOther, in: g.group) == false)
+        #expect(g[1].forks(in: g.group).map(\.sequence) == [honest + 1])
+    }
+
     // MARK: - 7. A private check-in re-posted
 
     /// Ben, a reader of Ana's private check-in, posts it again as his own: once as it is, once
