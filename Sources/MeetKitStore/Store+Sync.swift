@@ -241,29 +241,32 @@ extension Store {
     }
 
     /// Admits `member`, who presented `secret` over an authenticated session: records a
-    /// member-add entry (once) and returns the group's keys sealed to the new member.
+    /// member-add entry (once) and returns the group's keys sealed to the new member. A member
+    /// already admitted who presents a valid invite gets the keys again and nothing is written:
+    /// the way back for a member a concurrent re-key left without the current keys
+    /// (Protocol/epochs.md §Concurrent re-keys).
     public func admit(_ member: PublicKey, to group: GroupID, secret: SecretBytes, at time: Date) throws -> (entry: Entry?, sealedKeys: [UInt8]) {
         let state = self.state(of: group)
         let id = InviteCode.id(ofSecret: secret)
         guard let invite = state.invites[id] else {
             throw StoreError(.invalidEntry, "The invite code is not one of this group's.")
         }
+        guard state.removed[member] == nil else {
+            throw StoreError(.notPermitted, "This member was removed from the group and cannot join again with the same key.")
+        }
+        guard invite.usedBy == nil || invite.usedBy == member else {
+            throw StoreError(.invalidEntry, "The invite code has already been used.")
+        }
+        guard invite.usedBy == member || Int64(time.timeIntervalSince1970 * 1000) < invite.invite.expires else {
+            throw StoreError(.invalidEntry, "The invite code has expired; ask for a new one.")
+        }
         var entry: Entry?
         if !state.isMember(member) {
-            guard state.removed[member] == nil else {
-                throw StoreError(.notPermitted, "This member was removed from the group and cannot join again with the same key.")
-            }
-            guard invite.usedBy == nil else { throw StoreError(.invalidEntry, "The invite code has already been used.") }
-            guard Int64(time.timeIntervalSince1970 * 1000) < invite.invite.expires else {
-                throw StoreError(.invalidEntry, "The invite code has expired; ask for a new one.")
-            }
             guard state.members.count < GroupState.maximumMembers else {
                 throw StoreError(.notPermitted, "The group is full: a group can have at most \(GroupState.maximumMembers) members.")
             }
             let proof = InviteCode.proof(secret: secret, group: group, member: member)
             entry = try append(.memberAdd(MemberAdd(member: member, invite: id, proof: proof)), to: group, at: time)
-        } else if invite.usedBy != member {
-            throw StoreError(.invalidEntry, "The invite code has already been used.")
         }
         return (entry, try sealedKeys(of: group, to: member))
     }
@@ -280,7 +283,9 @@ extension Store {
         }
     }
 
-    /// Stores the keys a member sealed to this node on admitting it; returns the group.
+    /// Stores the keys a member sealed to this node on admitting it; returns the group. A
+    /// member who joins again keeps the keys it held and adds those it lacked: entries it could
+    /// not read are read now, and the state folded again.
     public func acceptAdmission(sealedKeys: [UInt8], into expected: GroupID) throws -> GroupID {
         let secret = identity.curve25519SecretKey()
         guard let publicKey = try? memberID.curve25519(),
@@ -290,12 +295,21 @@ extension Store {
         guard let groupKeys = GroupKeys(decoding: plain), groupKeys.group == expected else {
             throw StoreError(.invalidEntry, "The admission is malformed or for another group.")
         }
-        if keys[groupKeys.group] == nil {
+        let group = groupKeys.group
+        guard var held = keys[group] else {
             try write { db in try insertKeys(groupKeys, db) }
-            keys[groupKeys.group] = groupKeys
-            logs[groupKeys.group] = logs[groupKeys.group] ?? GroupLog()
+            keys[group] = groupKeys
+            logs[group] = logs[group] ?? GroupLog()
+            return group
         }
-        return groupKeys.group
+        var added = false
+        for epoch in groupKeys.epochs { added = held.add(epoch) || added }
+        guard added else { return group }
+        try write { db in try updateKeys(held, db) }
+        keys[group] = held
+        try reread(group)
+        try settle(group)
+        return group
     }
 
     // MARK: - Roles and epochs (Protocol/epochs.md)

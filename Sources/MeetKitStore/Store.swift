@@ -298,7 +298,7 @@ public final class Store {
     public func append(_ content: EntryContent, to group: GroupID, at time: Date) throws -> Entry {
         guard let log = logs[group], let epoch = writeKeys(of: group) else {
             if logs[group] != nil, keys[group] != nil {
-                throw StoreError(.notPermitted, "This node does not hold the group's current keys yet; sync with a member first. Nothing was written.")
+                throw StoreError(.notPermitted, "This node does not hold the group's current keys yet; sync with a member first (if that does not help, ask an admin for an invite code and join again). Nothing was written.")
             }
             throw StoreError(.unknownGroup, "You are not a member of group \(group.short).")
         }

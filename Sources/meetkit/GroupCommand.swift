@@ -85,8 +85,10 @@ struct GroupCommand: ParsableCommand {
         func perform(on node: Node) async throws -> String {
             guard let invite = InviteCode(text: code) else { throw CLIError("The invite code is malformed.") }
             let group = invite.group
+            // A member joining again (for keys it lacked) has a profile already.
             let writeProfile: @Sendable () async throws -> Void = {
                 _ = try await node.withStore { store in
+                    guard store.state(of: group).pseudonyms[store.memberID] == nil else { return }
                     try store.append(.profile(pseudonym: store.pseudonym), to: group, at: Date())
                 }
             }

@@ -179,4 +179,52 @@ import Testing
         let share = try g[4].append(.share(Share(text: "epoch 2")), to: g.group, at: Date())
         #expect(share.header.epoch == 2)
     }
+
+    /// Ana admits a newcomer in epoch 0 while Ben, not yet knowing of it, removes Dan: epoch 1's
+    /// keys are not sealed to the newcomer, and every later re-key is written under keys it
+    /// lacks, so no sync can give them to it. An admin's fresh invite gets it the keys again
+    /// (and writes nothing): it reads what it could not, folds what the others fold, and writes.
+    @Test func aMemberAConcurrentReKeyLeftWithoutKeysGetsThemByJoiningAgain() throws {
+        let g = try Group(["Ana", "Ben", "Cy", "Dan"])
+        try g[0].grantAdmin(g[1].memberID, in: g.group, at: Date())
+        try g.syncAll()
+        let home = try TemporaryHome()
+        let new = try Fixture.create(home, pseudonym: "New")
+        let first = try g[0].createInvite(to: g.group, lifetime: 3_600, at: Date())
+        let admitted = try g[0].admit(new.memberID, to: g.group, secret: first.secret, at: Date())
+        _ = try new.acceptAdmission(sealedKeys: admitted.sealedKeys, into: g.group)
+        try g[1].remove(g[3].memberID, from: g.group, at: Date())
+        func syncWithNew() throws {
+            try g.syncAll([0, 1, 2])
+            for i in [0, 1, 2] {
+                try new.ingest(g[i].entries(of: g.group, missingFrom: new.versionVector(of: g.group)), into: g.group)
+                try g[i].ingest(new.entries(of: g.group, missingFrom: g[i].versionVector(of: g.group)), into: g.group)
+            }
+        }
+        try syncWithNew()
+        #expect(g.state(0).needsRekey)
+        for i in [0, 1] { _ = try g[i].resolveConcurrentRekey(in: g.group, at: Date()) }
+        try syncWithNew()
+        #expect(g.state(0).epoch == 2)
+        #expect(!g.state(0).needsRekey)
+        #expect(HostileMember(new, in: g.group).epochsHeld == [0])
+        #expect(throws: StoreError.self) { try new.append(.share(Share(text: "not yet")), to: g.group, at: Date()) }
+
+        let code = try g[0].createInvite(to: g.group, lifetime: 3_600, at: Date())
+        try syncWithNew()
+        let before = g[0].summary(of: g.group).entries
+        let admission = try g[0].admit(new.memberID, to: g.group, secret: code.secret, at: Date())
+        #expect(admission.entry == nil)
+        #expect(g[0].summary(of: g.group).entries == before)
+        _ = try new.acceptAdmission(sealedKeys: admission.sealedKeys, into: g.group)
+        #expect(HostileMember(new, in: g.group).epochsHeld == [0, 1, 2])
+        #expect(new.summary(of: g.group).digest == g.digest(0))
+        #expect(new.state(of: g.group).epoch == 2)
+        #expect(new.state(of: g.group).members == g.state(0).members)
+        let share = try new.append(.share(Share(text: "back with the group")), to: g.group, at: Date())
+        try g[2].ingest([share], into: g.group)
+        #expect(g[2].log(of: g.group).first { $0.entry.id == share.id }?.content == .share(Share(text: "back with the group")))
+        // The invite is still there for someone new; a removed member cannot use it for keys.
+        #expect(throws: StoreError.self) { try g[0].admit(g[3].memberID, to: g.group, secret: code.secret, at: Date()) }
+    }
 }
