@@ -20,5 +20,9 @@ public struct DataDirectory: Sendable {
     public var database: String { file("log.sqlite") }
     var lock: String { file("lock") }
 
+    /// Whether another process holds the directory's lock now (a node running or starting, or
+    /// another command); false when nothing does, or there is no lock file yet.
+    public var isInUse: Bool { DirectoryLock.isHeld(path: lock) }
+
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 }

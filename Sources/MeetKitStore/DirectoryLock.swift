@@ -28,6 +28,17 @@ final class DirectoryLock {
         self.fd = fd
     }
 
+    /// Whether another process holds the lock at `path` now. Takes and drops it at once when
+    /// it is free.
+    static func isHeld(path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
     deinit {
         flock(fd, LOCK_UN)
         close(fd)

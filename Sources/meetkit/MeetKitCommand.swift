@@ -62,9 +62,28 @@ struct MeetKitCommand: AsyncParsableCommand {
             // The node's working directory may be another.
             arguments[index] = URL(fileURLWithPath: path).standardizedFileURL.path
         }
-        return try ControlClient.send(
-            ControlRequest(argv: arguments), to: command.node.controlSocket)
+        let request = ControlRequest(argv: arguments)
+        let socket = command.node.controlSocket
+        if let reply = try ControlClient.send(request, to: socket) { return reply }
+        // No node answers, but the directory is in use: a node that is unlocking and loading
+        // its store opens its socket in a moment (or a command that has it now finishes). Wait
+        // for whichever comes first, for a while.
+        let directory = command.node.directory
+        let deadline = ContinuousClock.now + startWait
+        while directory.isInUse {
+            guard ContinuousClock.now < deadline else {
+                throw CLIError(
+                    "The node in \(directory.path) is still starting, or another meetkit command is using it; try again in a moment.")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+            if let reply = try ControlClient.send(request, to: socket) { return reply }
+        }
+        return try ControlClient.send(request, to: socket)
     }
+
+    /// How long a command waits for a node that is starting (its key derivation and loading a
+    /// large log take seconds on a slow machine).
+    static let startWait: Duration = .seconds(30)
 
     /// The text for stderr (or stdout, for help) and the exit status of `error`.
     static func describe(_ error: Error) -> (String, Int32) {

@@ -94,6 +94,48 @@ import Testing
         }
     }
 
+    /// `meetkit run &` followed at once by a write: the command finds the node holding the data
+    /// directory while it unlocks (moderate hardening: 0.4 s) and loads, before its control
+    /// socket exists; it waits for the socket and hands the node the command.
+    @Test func aCommandGivenWhileTheNodeStartsWaitsForIt() throws {
+        try withSession { s in
+            try s.succeed(["init", "--name", "Ana", "--kdf", "moderate"])
+            try s.succeed(["group", "create", "Circle"])
+            let node = Process()
+            node.executableURL = URL(fileURLWithPath: s.meetkitPath)
+            node.arguments = ["run", "--listen", "127.0.0.1:0", "--no-discovery"]
+            node.environment = s.environment()
+            node.standardInput = FileHandle.nullDevice
+            node.standardOutput = FileHandle.nullDevice
+            node.standardError = FileHandle.nullDevice
+            try node.run()
+            defer {
+                node.terminate()
+                node.waitUntilExit()
+            }
+            let socket = s.home + "/control.sock"
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !Self.isLocked(s.home + "/lock"), node.isRunning, ContinuousClock.now < deadline { usleep(2_000) }
+            #expect(!FileManager.default.fileExists(atPath: socket), "the node was up before the command was given")
+
+            try s.succeed(["share", "said while the node was starting"])
+            #expect(FileManager.default.fileExists(atPath: socket))
+            #expect(node.isRunning)
+            let log = try s.succeed(["log"]).stdout
+            #expect(log.contains("said while the node was starting"))
+        }
+    }
+
+    /// Whether another process holds the flock on `path`.
+    static func isLocked(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
     static func isHex64(_ value: Any?) -> Bool {
         guard let string = value as? String else { return false }
         return string.count == 64 && string.allSatisfy { $0.isHexDigit && !$0.isUppercase }
