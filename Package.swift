@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "meetkit", targets: ["meetkit"]),
-        .library(name: "MeetKitStore", targets: ["MeetKitStore"]),
+        .library(name: "MeetKit", targets: ["MeetKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,14 +48,17 @@ let package = Package(
             ]
         ),
 
+        // MARK: The engine: the only library product
+        .target(name: "MeetKit", dependencies: ["MeetKitNode", "MeetKitStore", "MeetKitCore", "MeetKitCrypto"]),
+
         // MARK: Executables
         .executableTarget(
             name: "meetkit",
-            dependencies: ["MeetKitNode", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["MeetKit", "MeetKitNode", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "meetkit-bench", dependencies: ["MeetKitStore"]),
         .executableTarget(name: "meetkit-devtool", dependencies: ["MeetKitStore"]),
-        .executableTarget(name: "meetkit-embedding-example", dependencies: ["MeetKitStore"], path: "Examples/Embedding"),
+        .executableTarget(name: "meetkit-embedding-example", dependencies: ["MeetKit"], path: "Examples/Embedding"),
 
         // MARK: Fuzzing (Tests/Fuzz/README.md)
         .target(name: "MeetKitFuzzTargets", dependencies: ["MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"], path: "Tests/Fuzz/Targets"),
@@ -66,6 +69,7 @@ let package = Package(
         .testTarget(name: "MeetKitCryptoTests", dependencies: ["MeetKitCrypto"]),
         .testTarget(name: "MeetKitCoreTests", dependencies: ["MeetKitCore"]),
         .testTarget(name: "MeetKitProtocolTests", dependencies: ["MeetKitProtocol", "MeetKitCrypto", "MeetKitCore"]),
+        .testTarget(name: "MeetKitTests", dependencies: ["MeetKit", "MeetKitStore", "MeetKitCore", "MeetKitCrypto"]),
         .testTarget(name: "MeetKitStoreTests", dependencies: ["MeetKitTestSupport", "MeetKitStore", "meetkit-devtool"]),
         .testTarget(name: "MeetKitNodeTests", dependencies: ["MeetKitTestSupport", "meetkit", "MeetKitNode", "MeetKitProtocol", "MeetKitStore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "MeetKitInteropTests", dependencies: ["MeetKitTestSupport", "meetkit", "meetkit-devtool", "MeetKitCore", "MeetKitProtocol"]),
@@ -74,7 +78,7 @@ let package = Package(
         .testTarget(
             name: "MeetKitCLITests",
             dependencies: [
-                "meetkit", "meetkit-devtool", "meetkit-embedding-example", "MeetKitTestSupport",
+                "meetkit", "meetkit-devtool", "meetkit-embedding-example", "MeetKitTestSupport", "MeetKit", "MeetKitNode",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

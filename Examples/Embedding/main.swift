@@ -1,14 +1,13 @@
-// A program that embeds MeetKit's library: it creates a node, founds a group, writes a
-// check-in and reads the log back. The `meetkit` command line does the same through this API.
+// A program that embeds MeetKit's engine: it creates a node, founds a group, holds a short
+// meeting (a share and a check-in), and reads the log back. The `meetkit` command line and a
+// running node's control socket go through the same engine.
 //
 //     swift run meetkit-embedding-example [DIRECTORY]
 //
 // DIRECTORY is made (it must not hold a node yet); without it, a temporary one is used and
 // removed at the end. The passphrase comes from $MEETKIT_PASSPHRASE, else an example one.
 import Foundation
-import MeetKitCore
-import MeetKitCrypto
-import MeetKitStore
+import MeetKit
 
 let arguments = CommandLine.arguments.dropFirst()
 let temporary = arguments.isEmpty
@@ -20,30 +19,32 @@ let passphrase = SecretBytes(consuming: &passphraseBytes)
 
 do {
     // A node: identity and keystore sealed under the passphrase, an empty log.
-    let store = try Store.create(at: DataDirectory(path: path), passphrase: passphrase, pseudonym: "Robin", cost: .interactive)
-    print("node \(store.memberID.fingerprint) in \(path)")
+    let engine = try Engine.create(at: DataDirectory(path: path), passphrase: passphrase, pseudonym: "Robin", cost: .interactive)
+    let me = try engine.status()
+    print("node \(me.fingerprint) in \(path)")
 
-    // A group with this member as founder, then a check-in in it.
-    let group = try store.createGroup(name: "Embedded Circle", at: Date())
-    let checkIn = try store.append(
-        .checkIn(CheckIn(mood: 4, note: "Written through the library.", milestoneDays: 12)), to: group, at: Date())
-    print("checked in: entry \(checkIn.id.short)")
+    // A group with this member as founder, and a meeting in it.
+    _ = try engine.createGroup(name: "Embedded Circle")
+    let meeting = try engine.openMeeting(topic: "Getting started")
+    let share = try engine.share("Written through the engine.")
+    let checkIn = try engine.checkIn(mood: 4, note: "Steady today.", days: 12)
+    let closed = try engine.closeMeeting()
+    print("meeting \(meeting.id.prefix(8)): share \(share.id.prefix(8)), check-in \(checkIn.id.prefix(8)); \(closed.shares) share(s), \(closed.checkins) check-in(s)")
 
-    // The log, decrypted and in log order, and the state folded from it.
-    let items = store.log(of: group)
-    let state = store.state(of: group)
-    for item in items {
-        let who = state.displayName(of: item.entry.header.author)
-        switch item.content {
-        case .genesis(let name)?: print("\(who) founded \(name)")
-        case .profile(let pseudonym)?: print("\(who) is known as \(pseudonym)")
-        case .checkIn(let c)?: print("\(who) checked in: mood \(c.mood)/5, \(c.milestoneDays ?? 0) days: \(c.note ?? "")")
-        default: print("\(who): \(item.entry.header.kind)")
+    // The log as a member reads it: decrypted, in log order, with the meetings it belongs to.
+    let log = try engine.log()
+    for entry in log.entries {
+        switch entry.kind {
+        case "genesis": print("\(entry.authorName) founded \(entry.name ?? "")")
+        case "profile": print("\(entry.authorName) is known as \(entry.pseudonym ?? "")")
+        case "meeting-open": print("\(entry.authorName) opened a meeting: \(entry.topic ?? "")")
+        case "share": print("\(entry.authorName) shared: \(entry.text ?? "")")
+        case "check-in": print("\(entry.authorName) checked in: mood \(entry.mood ?? 0)/5, \(entry.milestoneDays ?? 0) days: \(entry.note ?? "")")
+        default: print("\(entry.authorName): \(entry.kind)")
         }
     }
-    let report = try store.verify()
-    print("verified \(report.entries) entries; log digest \(Hex.encode(store.summary(of: group).digest).prefix(16))")
-} catch let error as StoreError {
+    print("\(log.entries.count) entries; log digest \(log.digest.prefix(16))")
+} catch {
     FileHandle.standardError.write(Data("meetkit-embedding-example: \(error.message)\n".utf8))
     exit(1)
 }

@@ -2,30 +2,12 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// A request to a running node over its control socket: a `meetkit` command line.
-public struct ControlRequest: Codable, Sendable {
-    public let argv: [String]
-    public init(argv: [String]) { self.argv = argv }
-}
-
-/// What the command printed and how it ended.
-public struct ControlReply: Codable, Sendable {
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
-
-    public init(status: Int32, stdout: String, stderr: String) {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-}
-
 /// The node's Unix-domain control socket (`control.sock` in the data directory, mode 0600):
-/// other `meetkit` commands send their command line as one JSON line and get one JSON line
-/// back. Only the data directory's owner can connect.
+/// a client sends one line and gets one line back (the engine's protocol, Protocol/control.md,
+/// is carried inside). Only the data directory's owner can connect.
 public enum ControlServer {
-    public typealias Handler = @Sendable (ControlRequest) async -> ControlReply
+    /// Answers one request line (without its newline) with one reply line.
+    public typealias Handler = @Sendable ([UInt8]) async -> [UInt8]
     static let maximumRequest = 1 << 20
 
     static func bind(path: String) async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
@@ -56,13 +38,8 @@ public enum ControlServer {
                 request += chunk.readBytes(length: chunk.readableBytes) ?? []
                 if request.last == UInt8(ascii: "\n") || request.count > maximumRequest { break }
             }
-            let reply: ControlReply
-            if let decoded = try? JSONDecoder().decode(ControlRequest.self, from: Data(request)) {
-                reply = await handler(decoded)
-            } else {
-                reply = ControlReply(status: 1, stdout: "", stderr: "meetkit: The node could not read the request.\n")
-            }
-            var line = try JSONEncoder().encode(reply)
+            if request.last == UInt8(ascii: "\n") { request.removeLast() }
+            var line = await handler(request)
             line.append(UInt8(ascii: "\n"))
             // Through the channel, to wait until every byte is written out: the writer's
             // `write` returns once the reply is queued, and the close that follows would drop
@@ -75,9 +52,9 @@ public enum ControlServer {
 /// The command line's side of the control socket, in plain POSIX: a command that finds a
 /// node running hands its command line over instead of opening the (locked) store.
 public enum ControlClient {
-    /// The node's reply, or nil when no node is listening at `path`. Throws if a node took
-    /// the request but its reply did not arrive whole.
-    public static func send(_ request: ControlRequest, to path: String) throws -> ControlReply? {
+    /// The node's reply line, or nil when no node is listening at `path`. Throws if a node
+    /// took the request but its reply did not arrive whole.
+    public static func send(_ request: [UInt8], to path: String) throws -> [UInt8]? {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -95,7 +72,7 @@ public enum ControlClient {
             }
         }
         guard connected == 0 else { return nil }
-        var line = try JSONEncoder().encode(request)
+        var line = request
         line.append(UInt8(ascii: "\n"))
         guard line.withUnsafeBytes({ writeAll(fd, $0) }) else { return nil }
         var response: [UInt8] = []
@@ -106,10 +83,10 @@ public enum ControlClient {
             guard n > 0 else { break }
             response += buffer[0..<n]
         }
-        guard let reply = try? JSONDecoder().decode(ControlReply.self, from: Data(response)) else {
+        guard response.last == UInt8(ascii: "\n") else {
             throw NodeError.unreachable("The running node's reply was cut off; try again.")
         }
-        return reply
+        return Array(response.dropLast())
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {

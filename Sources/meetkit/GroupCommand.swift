@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeetKit
 import MeetKitCore
 import MeetKitCrypto
 import MeetKitNode
@@ -10,7 +11,7 @@ struct GroupCommand: ParsableCommand {
         commandName: "group", abstract: "Found, join and manage groups.",
         subcommands: [Create.self, Invite.self, Join.self, Members.self, Remove.self, Admin.self, Retention.self])
 
-    struct Create: ParsableCommand, NodeCommand {
+    struct Create: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "Found a new group, with you as its first member and admin.")
 
@@ -20,15 +21,16 @@ struct GroupCommand: ParsableCommand {
         @Argument(help: "The group's name; only members ever see it.")
         var name: String
 
-        func run() throws {
-            let store = try node.openStore()
-            let group = try store.createGroup(name: name, at: Date())
-            if output.json { return try Output.json(["id": group.hex, "name": name]) }
-            Output.line("Founded group \(Output.safe(name)) (id \(group.short)); you are its first member.")
+        func request() throws -> Request { .createGroup(name: name) }
+
+        func render(_ response: Response) throws -> String {
+            let created = try expect(response, \.groupCreated)
+            if output.json { return try Output.jsonText(["id": created.id, "name": created.name]) }
+            return "Founded group \(Output.safe(created.name)) (id \(created.id.prefix(8))); you are its first member."
         }
     }
 
-    struct Invite: ParsableCommand, NodeCommand {
+    struct Invite: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "Invite someone: prints a one-time invite code as the last line.",
             discussion: """
@@ -48,15 +50,14 @@ struct GroupCommand: ParsableCommand {
         @Flag(name: .long, help: "Also draw the code as a QR code in the terminal.")
         var qr = false
 
-        func run() throws {
-            let lifetime = try Duration.expiresOption(expires)
-            let store = try node.openStore()
-            let group = try store.resolveGroup(selection.group)
-            let code = try store.createInvite(to: group, lifetime: TimeInterval(lifetime) / 1000, at: Date())
-            let name = store.state(of: group).name.map(Output.safe) ?? "the group"
-            Output.line("Invite to \(name), valid for \(expires) and for one person. Keep it secret.")
-            if qr { Output.line(try QRCode.render(code.text)) }
-            Output.line(code.text)
+        func request() throws -> Request { .invite(lifetime: try Duration.expiresOption(expires), group: selection.group) }
+
+        func render(_ response: Response) throws -> String {
+            let invited = try expect(response, \.invited)
+            var lines = ["Invite to \(invited.name.map(Output.safe) ?? "the group"), valid for \(expires) and for one person. Keep it secret."]
+            if qr { lines.append(try QRCode.render(invited.code)) }
+            lines.append(invited.code)
+            return lines.joined(separator: "\n")
         }
     }
 
@@ -110,39 +111,26 @@ struct GroupCommand: ParsableCommand {
         }
     }
 
-    struct Members: ParsableCommand, NodeCommand {
+    struct Members: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(abstract: "List the group's members, with their fingerprints.")
 
         @OptionGroup var node: NodeOptions
         @OptionGroup var selection: GroupOption
         @OptionGroup var output: JSONFlag
 
-        struct Member: Encodable {
-            let member: String
-            let fingerprint: String
-            let name: String
-            let founder: Bool
-            let admin: Bool
-            let you: Bool
-        }
+        func request() throws -> Request { .members(group: selection.group) }
 
-        func run() throws {
-            let store = try node.openStore()
-            let state = store.state(of: try store.resolveGroup(selection.group))
-            let members = state.members.map { key in
-                Member(
-                    member: key.hex, fingerprint: key.fingerprint, name: state.displayName(of: key),
-                    founder: key == state.founder, admin: state.isAdmin(key), you: key == store.memberID)
-            }
-            if output.json { return try Output.json(members) }
-            for member in members {
+        func render(_ response: Response) throws -> String {
+            let members = try expect(response, \.members)
+            if output.json { return try Output.jsonText(members) }
+            return members.map { member in
                 let notes = [member.founder ? "founder" : nil, member.admin ? "admin" : nil, member.you ? "you" : nil].compactMap { $0 }
-                Output.line("\(member.fingerprint)  \(Output.safe(member.name))\(notes.isEmpty ? "" : "  (" + notes.joined(separator: ", ") + ")")")
-            }
+                return "\(member.fingerprint)  \(Output.safe(member.name))\(notes.isEmpty ? "" : "  (" + notes.joined(separator: ", ") + ")")"
+            }.joined(separator: "\n")
         }
     }
 
-    struct Remove: ParsableCommand, NodeCommand {
+    struct Remove: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a member (admins only): a new epoch begins whose keys they never get.",
             discussion: """
@@ -159,31 +147,32 @@ struct GroupCommand: ParsableCommand {
         @OptionGroup var node: NodeOptions
         @OptionGroup var target: MemberSelection
 
-        func run() throws {
-            let (store, group, state, key) = try target.resolve(node)
-            let entry = try store.remove(key, from: group, at: Date())
-            let rekey = entry.header.epoch + 1
-            Output.line("Removed \(Output.safe(state.displayName(of: key))) (\(key.fingerprint)); epoch \(rekey) began, with keys only the remaining members hold.")
+        func request() throws -> Request { .remove(member: target.member, group: target.selection.group) }
+
+        func render(_ response: Response) throws -> String {
+            let removed = try expect(response, \.memberChanged)
+            return "Removed \(Output.safe(removed.name)) (\(removed.fingerprint)); epoch \(removed.epoch ?? 0) began, with keys only the remaining members hold."
         }
     }
 
-    struct Admin: ParsableCommand, NodeCommand {
+    struct Admin: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a member an admin (admins only): admins invite, remove and make admins.")
 
         @OptionGroup var node: NodeOptions
         @OptionGroup var target: MemberSelection
 
-        func run() throws {
-            let (store, group, state, key) = try target.resolve(node)
-            try store.grantAdmin(key, in: group, at: Date())
-            Output.line("\(Output.safe(state.displayName(of: key))) (\(key.fingerprint)) is now an admin.")
+        func request() throws -> Request { .makeAdmin(member: target.member, group: target.selection.group) }
+
+        func render(_ response: Response) throws -> String {
+            let admin = try expect(response, \.memberChanged)
+            return "\(Output.safe(admin.name)) (\(admin.fingerprint)) is now an admin."
         }
     }
 }
 
 extension GroupCommand {
-    struct Retention: ParsableCommand, NodeCommand {
+    struct Retention: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "How long the group keeps shares (admins only): 'what's said here stays here'.",
             discussion: """
@@ -197,20 +186,18 @@ extension GroupCommand {
         @Argument(help: "For example 30d, 12h; or off.")
         var lifetime: String
 
-        func run() throws {
+        func request() throws -> Request {
             // Checked here rather than in validate(), so that the refusal is one line on stderr.
-            let milliseconds: Int64
-            if lifetime == "off" {
-                milliseconds = 0
-            } else if let parsed = Duration.milliseconds(lifetime), parsed >= Duration.shortestRetention {
-                milliseconds = parsed
-            } else {
+            if lifetime == "off" { return .setRetention(milliseconds: 0, group: selection.group) }
+            guard let parsed = Duration.milliseconds(lifetime), parsed >= Duration.shortestRetention else {
                 throw CLIError("The lifetime must look like 12h or 30d, be from 1 hour to 100 years, or be off.")
             }
-            let store = try node.openStore()
-            let group = try store.resolveGroup(selection.group)
-            try store.setRetention(milliseconds, in: group, at: Date())
-            Output.line(milliseconds == 0 ? "Shares are kept." : "Shares are kept for \(lifetime), then dropped on every member's node.")
+            return .setRetention(milliseconds: parsed, group: selection.group)
+        }
+
+        func render(_ response: Response) throws -> String {
+            let set = try expect(response, \.retentionSet)
+            return set.milliseconds == 0 ? "Shares are kept." : "Shares are kept for \(lifetime), then dropped on every member's node."
         }
     }
 }
@@ -221,31 +208,6 @@ struct MemberSelection: ParsableArguments {
 
     @Argument(help: "The member: fingerprint, name, or member id prefix.")
     var member: String
-
-    /// The store, the group, its state and the member named: by fingerprint (dashes
-    /// optional), pseudonym, or member id prefix.
-    func resolve(_ node: NodeOptions) throws -> (Store, GroupID, GroupState, PublicKey) {
-        let store = try node.openStore()
-        let group = try store.resolveGroup(selection.group)
-        let state = store.state(of: group)
-        return (store, group, state, try Self.find(member, in: state))
-    }
-
-    /// The member of `state` that `text` names: fingerprint (dashes optional), pseudonym, or
-    /// member id prefix (4 hex digits or more).
-    static func find(_ text: String, in state: GroupState) throws -> PublicKey {
-        let wanted = text.lowercased().replacingOccurrences(of: "-", with: "")
-        let matches = state.members.filter { key in
-            state.pseudonyms[key] == text || key.fingerprint.replacingOccurrences(of: "-", with: "") == wanted
-                || (wanted.count >= 4 && key.hex.hasPrefix(wanted))
-        }
-        guard matches.count == 1 else {
-            throw CLIError(matches.isEmpty
-                ? "No member of this group is called \(Output.safe(text)); see 'meetkit group members'."
-                : "More than one member matches \(Output.safe(text)); use their fingerprint.")
-        }
-        return matches[0]
-    }
 }
 
 /// Every duration a user types ("30m", "12h", "7d", "45s") goes through here, so that

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
-import MeetKitCore
-import MeetKitStore
+import MeetKit
 
-struct LogCommand: ParsableCommand, NodeCommand {
+struct LogCommand: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Read the group's log: who said what, when, grouped by meeting.")
@@ -12,124 +10,44 @@ struct LogCommand: ParsableCommand, NodeCommand {
     @OptionGroup var selection: GroupOption
     @OptionGroup var output: JSONFlag
 
-    /// One entry as `meetkit log --json` prints it (see README §Output formats).
-    struct Element: Encodable {
-        let id: String
-        let group: String
-        let author: String
-        let authorName: String
-        let kind: String
-        let time: String
-        let lamport: UInt64
-        let sequence: UInt64
-        let epoch: UInt32
-        var readable: Bool
-        var meeting: String?
-        var name: String?
-        var pseudonym: String?
-        var topic: String?
-        var text: String?
-        var mood: UInt8?
-        var note: String?
-        var milestoneDays: UInt32?
-        var wantsSupport: Bool?
-        var member: String?
-        var removed: [String]?
-        var newEpoch: UInt32?
-        /// "expired" or "redacted" when its body is no longer kept.
-        var dropped: String?
-        var redacts: String?
-        /// A private check-in's readers (member ids), the author among them.
-        var readers: [String]?
-        var retentionSeconds: Int64?
-    }
+    func request() throws -> Request { .log(group: selection.group) }
 
-    func run() throws {
-        let store = try node.openStore()
-        let group = try store.resolveGroup(selection.group)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let state = store.state(of: group)
-        // An expired or redacted entry reads as such at once, even before its body is dropped.
-        let items = store.log(of: group).map { item in
-            state.dropReason(of: item, now: now) == nil ? item : LogItem(entry: item.entry.droppingBody(), content: nil)
+    func render(_ response: Response) throws -> String {
+        let log = try expect(response, \.log)
+        if output.json { return try Output.jsonText(log.entries) }
+        var lines = [Self.render(log)]
+        for fork in log.forks {
+            let name = Output.safe(log.names[fork.member] ?? fork.fingerprint)
+            lines.append("\nWarning: \(name) (\(fork.fingerprint)) signed two different entries at #\(fork.sequence) of their feed: their key may be in someone else's hands. Nothing more of their feed is accepted; ask them in person.")
         }
-        // Private check-ins this member is a reader of, opened.
-        var opened: [EntryID: CheckIn] = [:]
-        for item in items {
-            if case .privateCheckIn(let p)? = item.content, let checkIn = store.open(p, in: item.entry.header) { opened[item.entry.id] = checkIn }
-        }
-        if output.json { return try Output.json(items.map { element($0, state, now: now, opened: opened) }) }
-        Output.line(render(items, state, now: now, opened: opened, digest: LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))))
-        for fork in store.forks(in: group) {
-            Output.line("\nWarning: \(Output.safe(state.displayName(of: fork.author))) (\(fork.author.fingerprint)) signed two different entries at #\(fork.sequence) of their feed: their key may be in someone else's hands. Nothing more of their feed is accepted; ask them in person.")
-        }
-    }
-
-    private func element(_ item: LogItem, _ state: GroupState, now: Int64, opened: [EntryID: CheckIn]) -> Element {
-        let header = item.entry.header
-        var e = Element(
-            id: item.entry.id.hex, group: item.entry.group.hex, author: header.author.hex,
-            authorName: state.displayName(of: header.author), kind: header.kind.description,
-            time: Output.iso(header.timestamp), lamport: header.lamport, sequence: header.sequence, epoch: header.epoch,
-            readable: item.content != nil)
-        e.dropped = item.entry.body == nil ? (state.dropReason(of: item, now: now)?.rawValue ?? "dropped") : nil
-        e.meeting = item.content?.meeting?.hex
-        switch item.content {
-        case .genesis(let name)?: e.name = name
-        case .profile(let pseudonym)?: e.pseudonym = pseudonym
-        case .meetingOpen(let topic)?: e.topic = topic
-        case .meetingClose?, .invite?, nil: break
-        case .memberAdd(let add)?: e.member = add.member.hex
-        case .roleGrant(let member)?: e.member = member.hex
-        case .redaction(let entry)?: e.redacts = entry.hex
-        case .retention(let milliseconds)?: e.retentionSeconds = milliseconds / 1000
-        case .rekey(let rekey)?:
-            e.removed = rekey.removed.map(\.member.hex)
-            e.newEpoch = rekey.epoch
-        case .share(let share)?: e.text = share.text
-        case .checkIn(let c)?:
-            e.mood = c.mood
-            e.note = c.note
-            e.milestoneDays = c.milestoneDays
-            e.wantsSupport = c.wantsSupport
-        case .privateCheckIn(let p)?:
-            e.readers = p.readers.map(\.recipient.hex)
-            e.readable = opened[item.entry.id] != nil
-            if let c = opened[item.entry.id] {
-                e.mood = c.mood
-                e.note = c.note
-                e.milestoneDays = c.milestoneDays
-                e.wantsSupport = c.wantsSupport
-            }
-        }
-        return e
+        return lines.joined(separator: "\n")
     }
 
     // MARK: Text
 
     /// Sections in log order: each meeting gathers its own entries at the point it opened;
     /// entries outside any meeting stay where they fall.
-    private func render(_ items: [LogItem], _ state: GroupState, now: Int64, opened: [EntryID: CheckIn], digest: [UInt8]) -> String {
-        var sections: [(meeting: Meeting?, items: [LogItem])] = []
-        var sectionOfMeeting: [EntryID: Int] = [:]
-        let meetings = Dictionary(uniqueKeysWithValues: state.meetings.map { ($0.id, $0) })
-        for item in items {
-            let meetingID = item.entry.header.kind == .meetingOpen ? item.entry.id : item.content?.meeting
+    static func render(_ log: LogView) -> String {
+        var sections: [(meeting: LogView.Meeting?, entries: [LogElement])] = []
+        var sectionOfMeeting: [String: Int] = [:]
+        let meetings = Dictionary(uniqueKeysWithValues: log.meetings.map { ($0.id, $0) })
+        for entry in log.entries {
+            let meetingID = entry.kind == "meeting-open" ? entry.id : entry.meeting
             if let meetingID, let meeting = meetings[meetingID] {
                 if let index = sectionOfMeeting[meetingID] {
-                    sections[index].items.append(item)
+                    sections[index].entries.append(entry)
                 } else {
                     sectionOfMeeting[meetingID] = sections.count
-                    sections.append((meeting, [item]))
+                    sections.append((meeting, [entry]))
                 }
             } else if let last = sections.indices.last, sections[last].meeting == nil {
-                sections[last].items.append(item)
+                sections[last].entries.append(entry)
             } else {
-                sections.append((nil, [item]))
+                sections.append((nil, [entry]))
             }
         }
 
-        var lines = ["\(Output.safe(state.name ?? "Group")): \(items.count) entries, digest \(Hex.encode(digest).prefix(16))"]
+        var lines = ["\(Output.safe(log.name ?? "Group")): \(log.entries.count) entries, digest \(log.digest.prefix(16))"]
         for section in sections {
             lines.append("")
             if let meeting = section.meeting {
@@ -137,63 +55,62 @@ struct LogCommand: ParsableCommand, NodeCommand {
                 let end = meeting.closedAt.map { " to \(Output.clockTime($0))" } ?? ", still open"
                 lines.append("Meeting\(topic): \(Output.shortTime(meeting.openedAt))\(end)")
             }
-            for item in section.items where item.entry.header.kind != .meetingOpen {
-                lines.append(contentsOf: describe(item, state, now: now, opened: opened, inMeeting: section.meeting != nil))
+            for entry in section.entries where entry.kind != "meeting-open" {
+                lines.append(contentsOf: describe(entry, names: log.names, inMeeting: section.meeting != nil))
             }
         }
         return lines.joined(separator: "\n")
     }
 
-    private func describe(_ item: LogItem, _ state: GroupState, now: Int64, opened: [EntryID: CheckIn], inMeeting: Bool) -> [String] {
-        let header = item.entry.header
-        let who = Output.safe(state.displayName(of: header.author))
-        let when = inMeeting ? Output.clockTime(header.timestamp) : Output.shortTime(header.timestamp)
-        let prefix = "  \(when)  \(who)"
+    private static func describe(_ e: LogElement, names: [String: String], inMeeting: Bool) -> [String] {
+        func name(_ member: String) -> String { Output.safe(names[member] ?? String(member.prefix(8))) }
+        let when = inMeeting ? Output.clockTime(e.timestamp) : Output.shortTime(e.timestamp)
+        let prefix = "  \(when)  \(Output.safe(e.authorName))"
         let indent = "      "
         func quoted(_ text: String) -> [String] {
             Output.safe(text).split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 }
         }
-        guard let content = item.content else {
-            let reason = switch (item.entry.body, state.dropReason(of: item, now: now)) {
-            case (_, .redacted?): "redacted by its author"
-            case (_, .expired?): "expired; its text is no longer kept"
-            case (nil, nil): "its text is no longer kept"
-            case (_?, nil): "you cannot read it"
-            }
-            return ["\(prefix): \(header.kind) (\(reason))"]
+        func checkedIn(_ how: String) -> [String] {
+            var facts = ["mood \(e.mood ?? 0)/5"]
+            if let days = e.milestoneDays { facts.append("\(days) day\(days == 1 ? "" : "s")") }
+            if e.wantsSupport == true { facts.append("would like support") }
+            return ["\(prefix) checked in\(how): \(facts.joined(separator: ", "))"] + (e.note.map(quoted) ?? [])
         }
-        switch content {
-        case .genesis(let name): return ["\(prefix) founded \(Output.safe(name))"]
-        case .profile(let pseudonym): return ["\(prefix) is known as \(Output.safe(pseudonym))"]
-        case .meetingOpen(let topic): return ["\(prefix) opened a meeting\(topic.map { ": " + Output.safe($0) } ?? "")"]
-        case .meetingClose: return ["\(prefix) closed the meeting"]
-        case .invite: return ["\(prefix) invited someone"]
-        case .memberAdd(let add): return ["\(prefix) admitted \(Output.safe(state.displayName(of: add.member)))"]
-        case .roleGrant(let member): return ["\(prefix) made \(Output.safe(state.displayName(of: member))) an admin"]
-        case .redaction(let entry): return ["\(prefix) redacted entry \(entry.short)"]
-        case .retention(let milliseconds):
+        if e.kind == "private-check-in", let readers = e.readers {
+            let others = readers.filter { $0 != e.author }.map(name)
+            let forWhom = others.isEmpty ? "for themself" : "for " + others.joined(separator: ", ")
+            return e.readable ? checkedIn(" privately (\(forWhom))") : ["\(prefix) checked in privately (\(forWhom))"]
+        }
+        guard e.readable else {
+            let reason = switch e.dropped {
+            case "redacted": "redacted by its author"
+            case "expired": "expired; its text is no longer kept"
+            case .some: "its text is no longer kept"
+            case nil: "you cannot read it"
+            }
+            return ["\(prefix): \(e.kind) (\(reason))"]
+        }
+        switch e.kind {
+        case "genesis": return ["\(prefix) founded \(Output.safe(e.name ?? ""))"]
+        case "profile": return ["\(prefix) is known as \(Output.safe(e.pseudonym ?? ""))"]
+        case "meeting-close": return ["\(prefix) closed the meeting"]
+        case "invite": return ["\(prefix) invited someone"]
+        case "member-add": return ["\(prefix) admitted \(e.member.map(name) ?? "someone")"]
+        case "role-grant": return ["\(prefix) made \(e.member.map(name) ?? "someone") an admin"]
+        case "redaction": return ["\(prefix) redacted entry \(e.redacts?.prefix(8) ?? "")"]
+        case "retention":
+            let milliseconds = (e.retentionSeconds ?? 0) * 1000
             return [milliseconds == 0 ? "\(prefix) set shares to be kept" : "\(prefix) set shares to be kept for \(Output.duration(milliseconds))"]
-        case .rekey(let rekey):
-            let removed = rekey.removed.map { Output.safe(state.displayName(of: $0.member)) }
+        case "re-key":
+            let removed = (e.removed ?? []).map(name)
+            let count = e.recipients ?? 0
             return [
                 "\(prefix) \(removed.isEmpty ? "re-keyed the group" : "removed " + removed.joined(separator: ", ")): "
-                    + "epoch \(rekey.epoch) began, its keys sealed to \(rekey.keys.count) member\(rekey.keys.count == 1 ? "" : "s")"
+                    + "epoch \(e.newEpoch ?? 0) began, its keys sealed to \(count) member\(count == 1 ? "" : "s")"
             ]
-        case .share(let share): return ["\(prefix) shared:"] + quoted(share.text)
-        case .checkIn(let c):
-            return checkedIn(c, "")
-        case .privateCheckIn(let p):
-            let readers = p.readers.map(\.recipient).filter { $0 != header.author }.map { Output.safe(state.displayName(of: $0)) }
-            let forWhom = readers.isEmpty ? "for themself" : "for " + readers.joined(separator: ", ")
-            guard let c = opened[item.entry.id] else { return ["\(prefix) checked in privately (\(forWhom))"] }
-            return checkedIn(c, " privately (\(forWhom))")
-        }
-
-        func checkedIn(_ c: CheckIn, _ how: String) -> [String] {
-            var facts = ["mood \(c.mood)/5"]
-            if let days = c.milestoneDays { facts.append("\(days) day\(days == 1 ? "" : "s")") }
-            if c.wantsSupport { facts.append("would like support") }
-            return ["\(prefix) checked in\(how): \(facts.joined(separator: ", "))"] + (c.note.map(quoted) ?? [])
+        case "share": return ["\(prefix) shared:"] + quoted(e.text ?? "")
+        case "check-in": return checkedIn("")
+        default: return ["\(prefix): \(e.kind)"]
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeetKit
 import MeetKitNode
 import MeetKitStore
 
@@ -54,36 +55,23 @@ struct MeetKitCommand: AsyncParsableCommand {
         }
     }
 
-    /// When a node is running in the command's data directory, the command line goes to it.
-    private static func forwardToRunningNode(_ command: ParsableCommand, arguments: [String]) throws -> ControlReply? {
-        guard let command = command as? NodeCommand, !(command is Init), !(command is Run) else { return nil }
+    /// When a node is running in the command's data directory (or starting there), a command
+    /// not yet carried as a typed request goes to it as a command line. Engine commands send
+    /// their own requests (`EngineCommand`).
+    private static func forwardToRunningNode(_ command: ParsableCommand, arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String)? {
+        guard let command = command as? NodeCommand, !(command is Init), !(command is Run), !(command is EngineCommand) else { return nil }
         var arguments = arguments
         if let path = (command as? TakesFilePath)?.file, let index = arguments.firstIndex(of: path) {
             // The node's working directory may be another.
             arguments[index] = URL(fileURLWithPath: path).standardizedFileURL.path
         }
-        let request = ControlRequest(argv: arguments)
-        let socket = command.node.controlSocket
-        if let reply = try ControlClient.send(request, to: socket) { return reply }
-        // No node answers, but the directory is in use: a node that is unlocking and loading
-        // its store opens its socket in a moment (or a command that has it now finishes). Wait
-        // for whichever comes first, for a while.
-        let directory = command.node.directory
-        let deadline = ContinuousClock.now + startWait
-        while directory.isInUse {
-            guard ContinuousClock.now < deadline else {
-                throw CLIError(
-                    "The node in \(directory.path) is still starting, or another meetkit command is using it; try again in a moment.")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-            if let reply = try ControlClient.send(request, to: socket) { return reply }
+        switch try Control.send(.commandLine(arguments), to: command.node.controlSocket, directory: command.node.directory) {
+        case nil: return nil
+        case .success(.printed(let status, let stdout, let stderr))?: return (status, stdout, stderr)
+        case .success?: throw CLIError("The node answered something unexpected; is it another version of meetkit?")
+        case .failure(let error)?: throw error
         }
-        return try ControlClient.send(request, to: socket)
     }
-
-    /// How long a command waits for a node that is starting (its key derivation and loading a
-    /// large log take seconds on a slow machine).
-    static let startWait: Duration = .seconds(30)
 
     /// The text for stderr (or stdout, for help) and the exit status of `error`.
     static func describe(_ error: Error) -> (String, Int32) {
@@ -91,6 +79,7 @@ struct MeetKitCommand: AsyncParsableCommand {
         case let error as StoreError: ("meetkit: \(error.message)\n", 1)
         case let error as CLIError: ("meetkit: \(error.message)\n", 1)
         case let error as NodeError: ("meetkit: \(error.description)\n", 1)
+        case let error as EngineError: ("meetkit: \(error.cliMessage)\n", 1)
         default: (fullMessage(for: error) + "\n", exitCode(for: error).rawValue)
         }
     }

@@ -1,13 +1,11 @@
 import ArgumentParser
-import Foundation
-import MeetKitCore
-import MeetKitStore
+import MeetKit
 
 struct MeetingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meeting", abstract: "Open and close a meeting.", subcommands: [Start.self, End.self])
 
-    struct Start: ParsableCommand, NodeCommand {
+    struct Start: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "Open a meeting; shares and check-ins written while it is open belong to it.")
 
@@ -18,54 +16,28 @@ struct MeetingCommand: ParsableCommand {
         @Option(name: .long, help: "What the meeting is about.")
         var topic: String?
 
-        func run() throws {
-            let store = try node.openStore()
-            let group = try store.resolveGroup(selection.group)
-            if let open = store.state(of: group).openMeeting {
-                throw StoreError(
-                    .meetingAlreadyOpen,
-                    "A meeting opened \(Output.shortTime(open.openedAt)) is still open; end it first with 'meetkit meeting end'.")
-            }
-            let entry = try store.append(.meetingOpen(topic: topic), to: group, at: Date())
-            if output.json { return try Output.json(["id": entry.id.hex, "topic": topic]) }
-            Output.line("Meeting opened\(topic.map { ": " + Output.safe($0) } ?? "") (id \(entry.id.short)).")
+        func request() throws -> Request { .openMeeting(topic: topic, group: selection.group) }
+
+        func render(_ response: Response) throws -> String {
+            let opened = try expect(response, \.meetingOpened)
+            if output.json { return try Output.jsonText(opened) }
+            return "Meeting opened\(opened.topic.map { ": " + Output.safe($0) } ?? "") (id \(opened.id.prefix(8)))."
         }
     }
 
-    struct End: ParsableCommand, NodeCommand {
+    struct End: ParsableCommand, EngineCommand {
         static let configuration = CommandConfiguration(abstract: "Close the open meeting.")
 
         @OptionGroup var node: NodeOptions
         @OptionGroup var selection: GroupOption
         @OptionGroup var output: JSONFlag
 
-        func run() throws {
-            let store = try node.openStore()
-            let group = try store.resolveGroup(selection.group)
-            guard let open = store.state(of: group).openMeeting else {
-                throw StoreError(.noOpenMeeting, "No meeting is open; start one with 'meetkit meeting start'.")
-            }
-            let entry = try store.append(.meetingClose(meeting: open.id), to: group, at: Date())
-            let items = store.log(of: group).filter { $0.content?.meeting == open.id }
-            let shares = items.filter { $0.entry.header.kind == .share }.count
-            let checkIns = items.filter { $0.entry.header.kind == .checkIn || $0.entry.header.kind == .privateCheckIn }.count
-            if output.json {
-                return try Output.json(["id": entry.id.hex, "meeting": open.id.hex, "shares": "\(shares)", "checkins": "\(checkIns)"])
-            }
-            Output.line("Meeting closed (id \(open.id.short)): \(shares) share(s), \(checkIns) check-in(s).")
-        }
-    }
-}
+        func request() throws -> Request { .closeMeeting(group: selection.group) }
 
-extension EntryContent {
-    /// The meeting this content belongs to, if any.
-    var meeting: EntryID? {
-        switch self {
-        case .share(let share): share.meeting
-        case .checkIn(let checkIn): checkIn.meeting
-        case .privateCheckIn(let privateCheckIn): privateCheckIn.meeting
-        case .meetingClose(let meeting): meeting
-        case .genesis, .profile, .meetingOpen, .invite, .memberAdd, .rekey, .roleGrant, .redaction, .retention: nil
+        func render(_ response: Response) throws -> String {
+            let closed = try expect(response, \.meetingClosed)
+            if output.json { return try Output.jsonText(closed) }
+            return "Meeting closed (id \(closed.meeting.prefix(8))): \(closed.shares) share(s), \(closed.checkins) check-in(s)."
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MeetKit
 import MeetKitNode
 import MeetKitStore
 import ServiceLifecycle
@@ -43,37 +44,54 @@ struct Run: AsyncParsableCommand, NodeCommand {
             configuration: .init(
                 listen: PeerAddress(listen), peers: peer.compactMap(PeerAddress.init), controlSocket: node.controlSocket,
                 discovery: !noDiscovery),
-            control: { request in await Self.execute(request, on: running) }, logger: logger)
+            control: { line in
+                await Control.answer(line) { request in await Self.perform(request, on: running) }
+            }, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         try? FileManager.default.removeItem(atPath: node.controlSocket)
     }
 
-    /// Carries out a command line handed over the control socket.
-    static func execute(_ request: ControlRequest, on node: Node) async -> ControlReply {
+    /// Carries out a request that came over the control socket: on the engine, over the
+    /// node's own store (on the node's actor, so that what it writes is pushed to peers).
+    static func perform(_ request: Request, on node: Node) async -> Result<Response, EngineError> {
+        guard case .commandLine(let argv) = request else {
+            return await node.withStore { store in Result { () throws(EngineError) in try Engine(store: store).perform(request) } }
+        }
+        return .success(await execute(argv, on: node))
+    }
+
+    /// Carries out a command line not yet carried as a typed request.
+    static func execute(_ argv: [String], on node: Node) async -> Response {
         do {
-            let command = try MeetKitCommand.parseAsRoot(request.argv)
+            let command = try MeetKitCommand.parseAsRoot(argv)
             switch command {
             case is Init, is Run:
-                return ControlReply(status: 1, stdout: "", stderr: "meetkit: A node is already running in this data directory.\n")
+                return .printed(status: 1, stdout: "", stderr: "meetkit: A node is already running in this data directory.\n")
             case let action as NodeAction:
-                return ControlReply(status: 0, stdout: try await action.perform(on: node) + "\n", stderr: "")
+                return .printed(status: 0, stdout: try await action.perform(on: node) + "\n", stderr: "")
+            case let command as EngineCommand:
+                // Sent as a command line all the same (by a script, say): its typed request.
+                let request = try command.request()
+                switch await perform(request, on: node) {
+                case .success(let response): return .printed(status: 0, stdout: try command.render(response) + "\n", stderr: "")
+                case .failure(let error): throw error
+                }
             default:
                 break
             }
         } catch {
             let (message, status) = MeetKitCommand.describe(error)
-            return ControlReply(status: status, stdout: "", stderr: message)
+            return .printed(status: status, stdout: "", stderr: message)
         }
-        let argv = request.argv
         return await node.withStore { store in
             let (printed, failure) = CommandContext.shared.capturing(store: store) {
                 var command = try MeetKitCommand.parseAsRoot(argv)
                 try command.run()
             }
-            guard let failure else { return ControlReply(status: 0, stdout: printed, stderr: "") }
+            guard let failure else { return .printed(status: 0, stdout: printed, stderr: "") }
             let (message, status) = MeetKitCommand.describe(failure)
-            return ControlReply(status: status, stdout: printed, stderr: message)
+            return .printed(status: status, stdout: printed, stderr: message)
         }
     }
 }

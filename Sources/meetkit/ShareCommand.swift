@@ -1,9 +1,8 @@
 import ArgumentParser
-import Foundation
+import MeetKit
 import MeetKitCore
-import MeetKitStore
 
-struct ShareCommand: ParsableCommand, NodeCommand {
+struct ShareCommand: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "share",
         abstract: "Share something with the group.",
@@ -23,27 +22,20 @@ struct ShareCommand: ParsableCommand, NodeCommand {
     @Option(name: .long, help: "Drop its text everywhere after this long: for example 2h, 7d.")
     var expires: String?
 
-    func run() throws {
+    func request() throws -> Request {
         // Checked here rather than in validate(), so that the refusal is one line on stderr.
-        let lifetime = try expires.map(Duration.expiresOption)
-        let store = try node.openStore()
-        let group = try store.resolveGroup(selection.group)
-        let meeting = store.state(of: group).openMeeting?.id
-        let now = Date()
-        let expiry = try lifetime.map { lifetime in
-            guard let expiry = Duration.milliseconds(lifetime, after: now) else {
-                throw CLIError("The expiry time is out of range; check this device's clock.")
-            }
-            return expiry
-        }
-        let entry = try store.append(.share(Share(text: text, meeting: meeting, expires: expiry)), to: group, at: now)
-        if output.json { return try Output.json(["id": entry.id.hex, "meeting": meeting?.hex]) }
-        let until = expiry.map { ", kept until \(Output.shortTime($0))" } ?? ""
-        Output.line("Shared (entry \(entry.id.short)\(meeting == nil ? "" : ", in the open meeting")\(until)).")
+        .share(text: text, expiresIn: try expires.map(Duration.expiresOption), group: selection.group)
+    }
+
+    func render(_ response: Response) throws -> String {
+        let written = try expect(response, \.written)
+        if output.json { return try Output.jsonText(["id": written.id, "meeting": written.meeting]) }
+        let until = written.expires.map { ", kept until \(Output.shortTime($0))" } ?? ""
+        return "Shared (entry \(written.id.prefix(8))\(written.meeting == nil ? "" : ", in the open meeting")\(until))."
     }
 }
 
-struct RedactCommand: ParsableCommand, NodeCommand {
+struct RedactCommand: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "redact",
         abstract: "Drop the text of one of your own entries, on every member's node.",
@@ -58,20 +50,15 @@ struct RedactCommand: ParsableCommand, NodeCommand {
     @Argument(help: "The entry's id, or its first 8 or more hex digits (see 'meetkit log --json').")
     var entry: String
 
-    func run() throws {
-        let store = try node.openStore()
-        let group = try store.resolveGroup(selection.group)
-        let wanted = entry.lowercased()
-        let matches = store.log(of: group).map(\.entry.id).filter { wanted.count >= 8 && $0.hex.hasPrefix(wanted) }
-        guard matches.count == 1 else {
-            throw CLIError(matches.isEmpty ? "No entry in this group starts with \(Output.safe(entry))." : "More than one entry starts with \(Output.safe(entry)); give more digits.")
-        }
-        try store.redact(matches[0], in: group, at: Date())
-        Output.line("Redacted entry \(matches[0].short): its text is gone from this node, and from each member's as it syncs.")
+    func request() throws -> Request { .redact(entry: entry, group: selection.group) }
+
+    func render(_ response: Response) throws -> String {
+        let redacted = try expect(response, \.redacted)
+        return "Redacted entry \(redacted.entry.prefix(8)): its text is gone from this node, and from each member's as it syncs."
     }
 }
 
-struct CheckInCommand: ParsableCommand, NodeCommand {
+struct CheckInCommand: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkin",
         abstract: "Check in: how you are doing, for attendance and accountability.",
@@ -104,18 +91,14 @@ struct CheckInCommand: ParsableCommand, NodeCommand {
         guard CheckIn.moods.contains(mood) else { throw ValidationError("--mood must be 1, 2, 3, 4 or 5.") }
     }
 
-    func run() throws {
-        let store = try node.openStore()
-        let group = try store.resolveGroup(selection.group)
-        let state = store.state(of: group)
-        let meeting = state.openMeeting?.id
-        let checkIn = CheckIn(mood: mood, note: note, milestoneDays: days, wantsSupport: support, meeting: meeting)
-        let readers = try to.map { try MemberSelection.find($0, in: state) }
-        let entry = readers.isEmpty
-            ? try store.append(.checkIn(checkIn), to: group, at: Date())
-            : try store.appendPrivateCheckIn(checkIn, readers: readers, to: group, at: Date())
-        if output.json { return try Output.json(["id": entry.id.hex, "meeting": meeting?.hex]) }
-        let privately = readers.isEmpty ? "" : " privately, for " + readers.map { Output.safe(state.displayName(of: $0)) }.joined(separator: ", ")
-        Output.line("Checked in\(privately) (entry \(entry.id.short)\(meeting == nil ? "" : ", in the open meeting")).")
+    func request() throws -> Request {
+        .checkIn(mood: mood, note: note, days: days, wantsSupport: support, readers: to, group: selection.group)
+    }
+
+    func render(_ response: Response) throws -> String {
+        let written = try expect(response, \.written)
+        if output.json { return try Output.jsonText(["id": written.id, "meeting": written.meeting]) }
+        let privately = written.readers.map { " privately, for " + $0.map(Output.safe).joined(separator: ", ") } ?? ""
+        return "Checked in\(privately) (entry \(written.id.prefix(8))\(written.meeting == nil ? "" : ", in the open meeting"))."
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import MeetKit
+import MeetKitNode
 import Testing
 
 /// The built `meetkit` binary, driven the way a member (or a script) uses it.
@@ -101,29 +103,67 @@ import Testing
         try withSession { s in
             try s.succeed(["init", "--name", "Ana", "--kdf", "moderate"])
             try s.succeed(["group", "create", "Circle"])
-            let node = Process()
-            node.executableURL = URL(fileURLWithPath: s.meetkitPath)
-            node.arguments = ["run", "--listen", "127.0.0.1:0", "--no-discovery"]
-            node.environment = s.environment()
-            node.standardInput = FileHandle.nullDevice
-            node.standardOutput = FileHandle.nullDevice
-            node.standardError = FileHandle.nullDevice
-            try node.run()
-            defer {
-                node.terminate()
-                node.waitUntilExit()
-            }
-            let socket = s.home + "/control.sock"
-            let deadline = ContinuousClock.now + .seconds(10)
-            while !Self.isLocked(s.home + "/lock"), node.isRunning, ContinuousClock.now < deadline { usleep(2_000) }
-            #expect(!FileManager.default.fileExists(atPath: socket), "the node was up before the command was given")
+            try Self.withNode(s) { node, socket in
+                Self.wait(for: node) { Self.isLocked(s.home + "/lock") }
+                #expect(!FileManager.default.fileExists(atPath: socket), "the node was up before the command was given")
 
-            try s.succeed(["share", "said while the node was starting"])
-            #expect(FileManager.default.fileExists(atPath: socket))
-            #expect(node.isRunning)
-            let log = try s.succeed(["log"]).stdout
-            #expect(log.contains("said while the node was starting"))
+                try s.succeed(["share", "said while the node was starting"])
+                #expect(FileManager.default.fileExists(atPath: socket))
+                #expect(node.isRunning)
+                let log = try s.succeed(["log"]).stdout
+                #expect(log.contains("said while the node was starting"))
+            }
         }
+    }
+
+    /// A running node speaks the control protocol of Protocol/control.md: a request of another
+    /// version and lines that are not requests each get one clear error, and it goes on
+    /// serving commands.
+    @Test func theRunningNodeAnswersABadControlRequestWithAnErrorAndKeepsServing() throws {
+        try withSession { s in
+            try s.setUpGroup()
+            try Self.withNode(s) { node, socket in
+                Self.wait(for: node) { FileManager.default.fileExists(atPath: socket) }
+                let share = String(decoding: try JSONEncoder().encode(Request.share(text: "sneaked", expiresIn: nil, group: nil)), as: UTF8.self)
+                for (line, code) in [
+                    ("{\"version\":99,\"request\":\(share)}", EngineError.Code.unsupportedVersion),
+                    ("{\"version\":1,\"request\":{\"launch\":{}}}", .malformedRequest),
+                    ("\u{0}\u{1}garbage", .malformedRequest),
+                ] {
+                    let answer = try #require(try ControlClient.send(Array(line.utf8), to: socket), "the node did not answer \(line)")
+                    let reply = try JSONDecoder().decode(Control.Reply.self, from: Data(answer))
+                    #expect(reply.error?.code == code && reply.response == nil, "\(line)")
+                }
+                #expect(node.isRunning)
+                try s.succeed(["share", "after the bad requests"])
+                let log = try s.succeed(["log", "--json"]).stdout
+                #expect(log.contains("after the bad requests") && !log.contains("sneaked"))
+            }
+        }
+    }
+
+    /// `body` with `meetkit run` running for session `s` (on loopback, without discovery), and
+    /// the path of its control socket; the node is stopped afterwards.
+    static func withNode(_ s: CLISession, _ body: (Process, String) throws -> Void) throws {
+        let node = Process()
+        node.executableURL = URL(fileURLWithPath: s.meetkitPath)
+        node.arguments = ["run", "--listen", "127.0.0.1:0", "--no-discovery"]
+        node.environment = s.environment()
+        node.standardInput = FileHandle.nullDevice
+        node.standardOutput = FileHandle.nullDevice
+        node.standardError = FileHandle.nullDevice
+        try node.run()
+        defer {
+            node.terminate()
+            node.waitUntilExit()
+        }
+        try body(node, s.home + "/control.sock")
+    }
+
+    /// Returns once `condition` holds, `node` has stopped, or 20 s have passed.
+    static func wait(for node: Process, _ condition: () -> Bool) {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !condition(), node.isRunning, ContinuousClock.now < deadline { usleep(2_000) }
     }
 
     /// Whether another process holds the flock on `path`.
