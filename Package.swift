@@ -49,7 +49,7 @@ let package = Package(
         ),
 
         // MARK: The engine: the only library product
-        .target(name: "MeetKit", dependencies: ["MeetKitNode", "MeetKitStore", "MeetKitCore", "MeetKitCrypto"]),
+        .target(name: "MeetKit", dependencies: ["MeetKitNode", "MeetKitStore", "MeetKitProtocol", "MeetKitCore", "MeetKitCrypto"]),
 
         // MARK: Executables
         .executableTarget(

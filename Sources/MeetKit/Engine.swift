@@ -11,6 +11,9 @@ import MeetKitStore
 /// process on its one thread.
 public final class Engine {
     public let store: Store
+    /// Told how long work goes (what, done, total), for a front end that shows progress: a
+    /// bundle being checked or written. Not called for work done in a running node.
+    public var progress: ((String, Int, Int) -> Void)?
 
     public init(store: Store) {
         self.store = store
@@ -187,6 +190,13 @@ public final class Engine {
     /// The group's version vector, as text, for another member's `export --since`.
     public func versionVector(group selector: String? = nil) throws(EngineError) -> String {
         store.versionVector(of: try group(selector)).text
+    }
+
+    /// When this member last wrote anything, in any group (ms since 1970); nil before their
+    /// first entry. A clock set earlier than this would stamp new entries before old ones.
+    public func newestOwnEntry() -> Int64? {
+        store.groups.flatMap { store.entries(of: $0.id, missingFrom: VersionVector()) }
+            .filter { $0.header.author == store.memberID }.map(\.header.timestamp).max()
     }
 
     /// The group's members, in the order they were admitted.

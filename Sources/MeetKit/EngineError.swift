@@ -22,6 +22,8 @@ public struct EngineError: Error, Codable, Sendable, Equatable {
 
         public static let unknownGroup = Code(rawValue: StoreError.Code.unknownGroup.rawValue)
         public static let notPermitted = Code(rawValue: StoreError.Code.notPermitted.rawValue)
+        public static let io = Code(rawValue: StoreError.Code.io.rawValue)
+        public static let invalidBundle = Code(rawValue: "invalidBundle")
         public static let unknownMember = Code(rawValue: StoreError.Code.unknownMember.rawValue)
         public static let ambiguousMember = Code(rawValue: "ambiguousMember")
         public static let unknownEntry = Code(rawValue: "unknownEntry")
@@ -32,6 +34,8 @@ public struct EngineError: Error, Codable, Sendable, Equatable {
         public static let unsupportedVersion = Code(rawValue: "unsupportedVersion")
         public static let malformedRequest = Code(rawValue: "malformedRequest")
         public static let nodeStarting = Code(rawValue: "nodeStarting")
+        public static let noNode = Code(rawValue: "noNode")
+        public static let unreachable = Code(rawValue: "unreachable")
         public static let failed = Code(rawValue: "failed")
     }
 }

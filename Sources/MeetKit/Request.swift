@@ -1,4 +1,5 @@
 import Foundation
+import MeetKitNode
 
 /// Everything a front end may ask of the engine, as a value: what the control socket carries
 /// (Protocol/control.md). `group` is a group's name or id prefix, nil for the only group.
@@ -8,6 +9,7 @@ public enum Request: Codable, Sendable, Equatable {
     case versionVector(group: String?)
     case members(group: String?)
     case log(group: String?)
+    case newestOwnEntry
     // Commands
     case share(text: String, expiresIn: Int64?, group: String?)
     case checkIn(mood: UInt8, note: String?, days: UInt32?, wantsSupport: Bool, readers: [String], group: String?)
@@ -19,10 +21,14 @@ public enum Request: Codable, Sendable, Equatable {
     case remove(member: String, group: String?)
     case makeAdmin(member: String, group: String?)
     case setRetention(milliseconds: Int64, group: String?)
-    /// A `meetkit` command line not yet carried as a typed request: the node runs it and
-    /// returns what it printed (Protocol/control.md §Command lines). Being replaced, command
-    /// by command, by the cases above.
-    case commandLine([String])
+    /// `file`: an absolute path (the node's working directory is not the client's).
+    case export(file: String, since: String?, group: String?)
+    case importBundle(file: String)
+    case verify
+    // What needs a node
+    case sync(peer: String, group: String?)
+    case join(code: String, peer: String?)
+    case peers
 }
 
 /// The engine's answer to a `Request`.
@@ -39,19 +45,26 @@ public enum Response: Codable, Sendable, Equatable {
     case invited(Invited)
     case memberChanged(MemberChanged)
     case retentionSet(RetentionSet)
-    /// What a command line printed, and how it ended.
-    case printed(status: Int32, stdout: String, stderr: String)
+    case exported(Exported)
+    case imported(Imported)
+    case verified(Verified)
+    case synced(Synced)
+    case joined(Joined)
+    case peers([Node.PeerInfo])
+    /// A time in milliseconds since 1970, or none.
+    case timestamp(Int64?)
 }
 
 extension Engine {
-    /// Carries out `request` (any but `.commandLine`, which only a running node's front end
-    /// can run).
+    /// Carries out `request` on the store (those that reach members need a node:
+    /// `perform(_:on:)`).
     public func perform(_ request: Request, now: Date = Date()) throws(EngineError) -> Response {
         switch request {
         case .status(let group): .status(try status(group: group))
         case .versionVector(let group): .text(try versionVector(group: group))
         case .members(let group): .members(try members(group: group))
         case .log(let group): .log(try log(group: group, now: now))
+        case .newestOwnEntry: .timestamp(newestOwnEntry())
         case .share(let text, let expiresIn, let group): .written(try share(text, expiresIn: expiresIn, group: group, now: now))
         case .checkIn(let mood, let note, let days, let wantsSupport, let readers, let group):
             .written(try checkIn(mood: mood, note: note, days: days, wantsSupport: wantsSupport, readers: readers, group: group, now: now))
@@ -64,7 +77,10 @@ extension Engine {
         case .remove(let member, let group): .memberChanged(try remove(member, group: group, now: now))
         case .makeAdmin(let member, let group): .memberChanged(try makeAdmin(member, group: group, now: now))
         case .setRetention(let milliseconds, let group): .retentionSet(try setRetention(milliseconds, group: group, now: now))
-        case .commandLine: throw EngineError(.malformedRequest, "A command line is run by the command-line front end, not the engine.")
+        case .export(let file, let since, let group): .exported(try export(to: file, since: since, group: group))
+        case .importBundle(let file): .imported(try importBundle(from: file))
+        case .verify: .verified(try verify())
+        case .sync, .join, .peers: throw EngineError(.noNode, "That needs a node (`Engine.perform(_:on:)`); this engine has only a store.")
         }
     }
 }

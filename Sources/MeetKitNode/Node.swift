@@ -43,7 +43,7 @@ public actor Node {
     }
 
     /// A member as `meetkit peers` shows it.
-    public struct PeerInfo: Sendable, Codable {
+    public struct PeerInfo: Sendable, Codable, Equatable {
         public let member: String
         public let fingerprint: String
         public let name: String

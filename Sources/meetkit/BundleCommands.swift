@@ -1,17 +1,9 @@
 import ArgumentParser
 import Foundation
+import MeetKit
 import MeetKitCore
-import MeetKitCrypto
-import MeetKitProtocol
-import MeetKitStore
 
-/// A command whose `file` argument names a path: made absolute before the command line is
-/// handed to a running node, whose working directory may be another.
-protocol TakesFilePath {
-    var file: String { get }
-}
-
-struct ExportCommand: ParsableCommand, NodeCommand, TakesFilePath {
+struct ExportCommand: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the entries another member's node lacks to a bundle file (for a USB stick).",
@@ -37,20 +29,18 @@ struct ExportCommand: ParsableCommand, NodeCommand, TakesFilePath {
         }
     }
 
-    func run() throws {
-        let store = try node.openStore()
-        let group = try store.resolveGroup(selection.group)
-        guard let networkKey = store.networkKeys().first(where: { $0.group == group })?.key else {
-            throw CLIError("You hold no key of this group.")
-        }
-        let entries = store.entries(of: group, missingFrom: since.flatMap(VersionVector.init(text:)) ?? VersionVector())
-        let bytes = BundleFile.seal(entries, group: group, networkKey: networkKey, nonce: SecureRandom.bytes(AEAD.nonceLength))
-        try AtomicFile.write(bytes, to: file)
-        Output.line("Wrote \(entries.count) entries (\(Output.size(bytes.count))) to \(file).")
+    func request() throws -> Request {
+        // The node's working directory may be another.
+        .export(file: URL(fileURLWithPath: file).standardizedFileURL.path, since: since, group: selection.group)
+    }
+
+    func render(_ response: Response) throws -> String {
+        let exported = try expect(response, \.exported)
+        return "Wrote \(exported.entries) entries (\(Output.size(exported.bytes))) to \(file)."
     }
 }
 
-struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
+struct ImportCommand: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Apply a bundle file written by 'meetkit export' on another member's node.",
@@ -66,51 +56,25 @@ struct ImportCommand: ParsableCommand, NodeCommand, TakesFilePath {
     @Argument(help: "The bundle file to read.")
     var file: String
 
-    func run() throws {
-        let store = try node.openStore()
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CLIError("Cannot read \(file).")
+    func request() throws -> Request { .importBundle(file: URL(fileURLWithPath: file).standardizedFileURL.path) }
+
+    func render(_ response: Response) throws -> String {
+        let imported = try expect(response, \.imported)
+        if output.json { return try Output.jsonText(imported) }
+        let held = imported.entries - imported.new - imported.refused
+        var line = "Imported \(imported.new) new entries into \(imported.name.map(Output.safe) ?? "the group") "
+            + "(\(held) of the \(imported.entries) were already here"
+        line += imported.refused > 0 ? "; \(imported.refused) refused, and nothing else changed)." : ")."
+        if imported.afterCut > 0 {
+            line += " \(imported.afterCut) of them were written after their author's feed was cut (a removal or a fork)."
         }
-        let opened: (group: GroupID, entries: [RawEntry])
-        do {
-            opened = try BundleFile.open([UInt8](data), keys: store.handshakeKeys().map { ($0.group, $0.key) })
-        } catch {
-            throw CLIError("\(file) cannot be imported: \(error). Nothing was changed.")
-        }
-        var entries: [Entry] = []
-        entries.reserveCapacity(opened.entries.count)
-        let progress = Progress(label: "Checking", total: opened.entries.count, threshold: 20_000)
-        for (index, raw) in opened.entries.enumerated() {
-            do {
-                entries.append(try Entry(wire: raw.wire, body: raw.body))
-            } catch {
-                throw CLIError("\(file) cannot be imported: entry \(index + 1) is invalid (\(error.explanation)). Nothing was changed.")
-            }
-            progress.advance(to: index + 1)
-        }
-        progress.finish()
-        let report = try store.ingestReporting(entries, into: opened.group)
-        let (fresh, refused) = (report.stored.count, report.refused.count + report.afterCut.count)
-        let name = store.summary(of: opened.group).name.map(Output.safe) ?? "the group"
-        if output.json {
-            return try Output.json([
-                "group": opened.group.hex, "entries": "\(entries.count)", "new": "\(fresh)", "refused": "\(refused)",
-            ])
-        }
-        let held = entries.count - fresh - refused
-        var line = "Imported \(fresh) new entries into \(name) (\(held) of the \(entries.count) were already here"
-        line += refused > 0 ? "; \(refused) refused, and nothing else changed)." : ")."
-        if !report.afterCut.isEmpty {
-            line += " \(report.afterCut.count) of them were written after their author's feed was cut (a removal or a fork)."
-        }
-        Output.line(line)
         // One sentence each; the entries' contents are never printed.
-        for refusal in report.refused.prefix(5) { Output.line(refusal.reason) }
+        return ([line] + imported.reasons).joined(separator: "\n")
     }
 }
 
-/// Writes a file (a bundle, a backup) so that a crash leaves the old file or the whole new one, showing progress
-/// on a terminal for large ones.
+/// Writes a file (a backup) so that a crash leaves the old file or the whole new one, showing
+/// progress on a terminal for large ones.
 enum AtomicFile {
     static func write(_ bytes: [UInt8], to path: String) throws {
         let temporary = path + ".partial"

@@ -1,30 +1,49 @@
 import ArgumentParser
 import Foundation
 import MeetKit
+import MeetKitNode
 
 /// A command carried out by the engine: it builds a typed request, which goes to the running
 /// node over the control socket (Protocol/control.md), or to an engine opened here when no
 /// node runs; then it renders the response. It decides nothing itself.
-protocol EngineCommand: ParsableCommand, NodeCommand {
+protocol EngineCommand: AsyncParsableCommand, NodeCommand {
     func request() throws -> Request
     /// The response as text for people, or JSON for programs.
     func render(_ response: Response) throws -> String
 }
 
 extension EngineCommand {
-    func run() throws {
+    func run() async throws {
         let request = try request()
-        let result = try Control.send(request, to: node.controlSocket, directory: node.directory)
-            ?? inProcess(request)
+        let result: Result<Response, EngineError>
+        if let answered = try Control.send(request, to: node.controlSocket, directory: node.directory) {
+            result = answered
+        } else {
+            result = try await inProcess(request)
+        }
         switch result {
         case .success(let response): Output.line(try render(response))
         case .failure(let error): throw error
         }
     }
 
-    /// `request` carried out by an engine opened here, on the store (no node runs).
-    private func inProcess(_ request: Request) throws -> Result<Response, EngineError> {
+    /// `request` carried out here, on the store (no node runs): by an engine, or, when it
+    /// reaches members, by a node made for the occasion.
+    private func inProcess(_ request: Request) async throws -> Result<Response, EngineError> {
+        if case .peers = request {
+            throw CLIError("No node is running in \(node.directory.path); start one with 'meetkit run'.")
+        }
+        if request.needsNode {
+            return await Engine.perform(request, on: Node(store: try node.openStore(), logger: .meetkit(level: .error)))
+        }
         let engine = Engine(store: try node.openStore())
+        var bars: [String: Progress] = [:]
+        engine.progress = { label, done, total in
+            let bar = bars[label] ?? Progress(label: label, total: total, threshold: label == "Writing" ? 4 << 20 : 20_000)
+            bars[label] = bar
+            bar.advance(to: done)
+            if done == total { bar.finish() }
+        }
         return Result { () throws(EngineError) in try engine.perform(request) }
     }
 
@@ -62,4 +81,10 @@ extension Response {
     var invited: Invited? { if case .invited(let value) = self { value } else { nil } }
     var memberChanged: MemberChanged? { if case .memberChanged(let value) = self { value } else { nil } }
     var retentionSet: RetentionSet? { if case .retentionSet(let value) = self { value } else { nil } }
+    var exported: Exported? { if case .exported(let value) = self { value } else { nil } }
+    var imported: Imported? { if case .imported(let value) = self { value } else { nil } }
+    var verified: Verified? { if case .verified(let value) = self { value } else { nil } }
+    var synced: Synced? { if case .synced(let value) = self { value } else { nil } }
+    var joined: Joined? { if case .joined(let value) = self { value } else { nil } }
+    var peers: [Node.PeerInfo]? { if case .peers(let value) = self { value } else { nil } }
 }

@@ -61,7 +61,7 @@ struct GroupCommand: ParsableCommand {
         }
     }
 
-    struct Join: AsyncParsableCommand, NodeAction {
+    struct Join: EngineCommand {
         static let configuration = CommandConfiguration(
             abstract: "Join a group with an invite code, through a member's running node.")
 
@@ -81,33 +81,15 @@ struct GroupCommand: ParsableCommand {
             if let peer, PeerAddress(peer) == nil { throw ValidationError("--peer must be HOST:PORT.") }
         }
 
-        func run() async throws { try await runOnOwnNode() }
+        func request() throws -> Request { .join(code: code, peer: peer) }
 
-        func perform(on node: Node) async throws -> String {
-            guard let invite = InviteCode(text: code) else { throw CLIError("The invite code is malformed.") }
-            let group = invite.group
-            // A member joining again (for keys it lacked) has a profile already.
-            let writeProfile: @Sendable () async throws -> Void = {
-                _ = try await node.withStore { store in
-                    guard store.state(of: group).pseudonyms[store.memberID] == nil else { return }
-                    try store.append(.profile(pseudonym: store.pseudonym), to: group, at: Date())
-                }
-            }
-            let report = if let address = peer.flatMap(PeerAddress.init) {
-                try await Network.join(with: invite, at: address, node: node, afterSync: writeProfile)
-            } else {
-                try await Network.join(with: invite, node: node, afterSync: writeProfile)
-            }
-            let (summary, admitter) = await node.withStore { store in
-                (store.summary(of: group), store.state(of: group).displayName(of: report.peer))
-            }
+        func render(_ response: Response) throws -> String {
+            let joined = try expect(response, \.joined)
             if output.json {
-                return try Output.jsonText([
-                    "group": group.hex, "name": summary.name ?? "", "received": "\(report.received)", "through": report.peer.hex,
-                ])
+                return try Output.jsonText(["group": joined.group, "name": joined.name ?? "", "received": "\(joined.received)", "through": joined.through])
             }
-            return "Joined \(Output.safe(summary.name ?? "the group")) (id \(group.short)) through \(Output.safe(admitter))'s node "
-                + "(\(report.peer.fingerprint)): received \(report.received) entries."
+            return "Joined \(Output.safe(joined.name ?? "the group")) (id \(joined.group.prefix(8))) through \(Output.safe(joined.throughName))'s node "
+                + "(\(joined.throughFingerprint)): received \(joined.received) entries."
         }
     }
 

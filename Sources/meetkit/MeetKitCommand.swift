@@ -37,11 +37,6 @@ struct MeetKitCommand: AsyncParsableCommand {
                 try join.validate()
                 command = join
             }
-            if let reply = try forwardToRunningNode(command, arguments: arguments) {
-                FileHandle.standardOutput.write(Data(reply.stdout.utf8))
-                FileHandle.standardError.write(Data(reply.stderr.utf8))
-                Foundation.exit(reply.status)
-            }
             if var command = command as? AsyncParsableCommand {
                 try await command.run()
             } else {
@@ -52,24 +47,6 @@ struct MeetKitCommand: AsyncParsableCommand {
             // Help and version requests end "successfully": they belong on stdout.
             (status == 0 ? FileHandle.standardOutput : FileHandle.standardError).write(Data(message.utf8))
             Foundation.exit(status)
-        }
-    }
-
-    /// When a node is running in the command's data directory (or starting there), a command
-    /// not yet carried as a typed request goes to it as a command line. Engine commands send
-    /// their own requests (`EngineCommand`).
-    private static func forwardToRunningNode(_ command: ParsableCommand, arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String)? {
-        guard let command = command as? NodeCommand, !(command is Init), !(command is Run), !(command is EngineCommand) else { return nil }
-        var arguments = arguments
-        if let path = (command as? TakesFilePath)?.file, let index = arguments.firstIndex(of: path) {
-            // The node's working directory may be another.
-            arguments[index] = URL(fileURLWithPath: path).standardizedFileURL.path
-        }
-        switch try Control.send(.commandLine(arguments), to: command.node.controlSocket, directory: command.node.directory) {
-        case nil: return nil
-        case .success(.printed(let status, let stdout, let stderr))?: return (status, stdout, stderr)
-        case .success?: throw CLIError("The node answered something unexpected; is it another version of meetkit?")
-        case .failure(let error)?: throw error
         }
     }
 

@@ -21,16 +21,13 @@ struct NodeOptions: ParsableArguments {
         try Passphrase.obtain(file: passphraseFile, confirm: confirm)
     }
 
-    /// The node's store: a running node's, when it is executing this command for us;
-    /// otherwise opened and unlocked here.
+    /// The node's store, opened and unlocked here (no node runs in the directory).
     func openStore() throws -> Store {
-        if let store = CommandContext.shared.store { return store }
-        return try Store.open(at: directory, passphrase: passphrase())
+        try Store.open(at: directory, passphrase: passphrase())
     }
 }
 
-/// A command that acts on a node's data directory: when a node is running there, the
-/// command line is handed to it over the control socket instead.
+/// A command that acts on a node's data directory.
 protocol NodeCommand {
     var node: NodeOptions { get }
 }

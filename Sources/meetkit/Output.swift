@@ -3,7 +3,7 @@ import Foundation
 /// Printing: text for people, JSON for programs.
 enum Output {
     static func line(_ text: String = "") {
-        CommandContext.shared.write(text + "\n")
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     static func json<T: Encodable>(_ value: T) throws {

@@ -45,67 +45,11 @@ struct Run: AsyncParsableCommand, NodeCommand {
                 listen: PeerAddress(listen), peers: peer.compactMap(PeerAddress.init), controlSocket: node.controlSocket,
                 discovery: !noDiscovery),
             control: { line in
-                await Control.answer(line) { request in await Self.perform(request, on: running) }
+                await Control.answer(line) { request in await Engine.perform(request, on: running) }
             }, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
         try? FileManager.default.removeItem(atPath: node.controlSocket)
-    }
-
-    /// Carries out a request that came over the control socket: on the engine, over the
-    /// node's own store (on the node's actor, so that what it writes is pushed to peers).
-    static func perform(_ request: Request, on node: Node) async -> Result<Response, EngineError> {
-        guard case .commandLine(let argv) = request else {
-            return await node.withStore { store in Result { () throws(EngineError) in try Engine(store: store).perform(request) } }
-        }
-        return .success(await execute(argv, on: node))
-    }
-
-    /// Carries out a command line not yet carried as a typed request.
-    static func execute(_ argv: [String], on node: Node) async -> Response {
-        do {
-            let command = try MeetKitCommand.parseAsRoot(argv)
-            switch command {
-            case is Init, is Run:
-                return .printed(status: 1, stdout: "", stderr: "meetkit: A node is already running in this data directory.\n")
-            case let action as NodeAction:
-                return .printed(status: 0, stdout: try await action.perform(on: node) + "\n", stderr: "")
-            case let command as EngineCommand:
-                // Sent as a command line all the same (by a script, say): its typed request.
-                let request = try command.request()
-                switch await perform(request, on: node) {
-                case .success(let response): return .printed(status: 0, stdout: try command.render(response) + "\n", stderr: "")
-                case .failure(let error): throw error
-                }
-            default:
-                break
-            }
-        } catch {
-            let (message, status) = MeetKitCommand.describe(error)
-            return .printed(status: status, stdout: "", stderr: message)
-        }
-        return await node.withStore { store in
-            let (printed, failure) = CommandContext.shared.capturing(store: store) {
-                var command = try MeetKitCommand.parseAsRoot(argv)
-                try command.run()
-            }
-            guard let failure else { return .printed(status: 0, stdout: printed, stderr: "") }
-            let (message, status) = MeetKitCommand.describe(failure)
-            return .printed(status: status, stdout: printed, stderr: message)
-        }
-    }
-}
-
-/// A command that needs a node (to reach peers): run on the node `meetkit run` keeps, or on
-/// one made for the occasion from the store.
-protocol NodeAction: NodeCommand {
-    func perform(on node: Node) async throws -> String
-}
-
-extension NodeAction {
-    func runOnOwnNode() async throws {
-        let running = Node(store: try node.openStore(), logger: .meetkit(level: .error))
-        Output.line(try await perform(on: running))
     }
 }
 

@@ -1,10 +1,8 @@
 import ArgumentParser
-import Foundation
-import MeetKitCore
+import MeetKit
 import MeetKitNode
-import MeetKitStore
 
-struct SyncCommand: AsyncParsableCommand, NodeAction {
+struct SyncCommand: EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Sync once with a member's node, then exit.",
@@ -21,34 +19,18 @@ struct SyncCommand: AsyncParsableCommand, NodeAction {
         guard PeerAddress(peer) != nil else { throw ValidationError("--peer must be HOST:PORT.") }
     }
 
-    func run() async throws { try await runOnOwnNode() }
+    func request() throws -> Request { .sync(peer: peer, group: selection.group) }
 
-    func perform(on node: Node) async throws -> String {
-        guard let address = PeerAddress(peer) else { throw CLIError("--peer must be HOST:PORT.") }
-        var group: GroupID?
-        if let name = selection.group { group = try await node.withStore { try $0.resolveGroup(name) } }
-        let report = try await Network.session(with: address, node: node, group: group) { id in
-            try await node.waitUntilSynced(id)
-        }
-        let name = await node.withStore { store in
-            store.groups.lazy.map { store.state(of: $0.id) }.first { $0.isMember(report.peer) }?
-                .displayName(of: report.peer) ?? report.peer.fingerprint
-        }
+    func render(_ response: Response) throws -> String {
+        let synced = try expect(response, \.synced)
         if output.json {
-            return try Output.jsonText(SyncResult(peer: report.peer.hex, address: address.description, sent: report.sent, received: report.received))
+            return try Output.jsonText(["peer": synced.peer, "address": synced.address, "sent": "\(synced.sent)", "received": "\(synced.received)"])
         }
-        return "Synced with \(Output.safe(name)) (\(report.peer.fingerprint)) at \(address): sent \(report.sent) entries, received \(report.received)."
-    }
-
-    struct SyncResult: Encodable {
-        let peer: String
-        let address: String
-        let sent: Int
-        let received: Int
+        return "Synced with \(Output.safe(synced.name)) (\(synced.fingerprint)) at \(synced.address): sent \(synced.sent) entries, received \(synced.received)."
     }
 }
 
-struct PeersCommand: AsyncParsableCommand, NodeAction {
+struct PeersCommand: EngineCommand {
     static let configuration = CommandConfiguration(
         commandName: "peers",
         abstract: "List the members the running node has seen: connected, or found on the network.",
@@ -60,12 +42,10 @@ struct PeersCommand: AsyncParsableCommand, NodeAction {
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: JSONFlag
 
-    func run() async throws {
-        throw CLIError("No node is running in \(node.directory.path); start one with 'meetkit run'.")
-    }
+    func request() throws -> Request { .peers }
 
-    func perform(on node: Node) async throws -> String {
-        let peers = await node.peers()
+    func render(_ response: Response) throws -> String {
+        let peers = try expect(response, \.peers)
         if output.json { return try Output.jsonText(peers) }
         if peers.isEmpty { return "No members seen yet." }
         return peers.map { peer in

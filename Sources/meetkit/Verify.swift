@@ -1,8 +1,7 @@
 import ArgumentParser
-import Foundation
-import MeetKitStore
+import MeetKit
 
-struct Verify: ParsableCommand, NodeCommand {
+struct Verify: ParsableCommand, EngineCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-check every signature, hash chain and body hash, and the database's integrity.",
         discussion: """
@@ -14,32 +13,20 @@ struct Verify: ParsableCommand, NodeCommand {
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: JSONFlag
 
-    /// What belongs in a data directory (Protocol/storage.md §Data directory).
-    static let known: Set<String> = ["keystore", "lock", "log.sqlite", "log.sqlite-wal", "log.sqlite-shm", "control.sock"]
+    func request() throws -> Request { .verify }
 
-    struct Report: Encodable {
-        let entries: Int
-        let bodies: Int
-        let feeds: Int
-        let groups: Int
-        let orphanedFiles: [String]
-    }
-
-    func run() throws {
-        let store = try node.openStore()
-        let verified = try store.verify()
-        let orphans = ((try? FileManager.default.contentsOfDirectory(atPath: store.directory.path)) ?? [])
-            .filter { !Self.known.contains($0) }.sorted()
-        let report = Report(
-            entries: verified.entries, bodies: verified.bodies, feeds: verified.feeds, groups: verified.groups, orphanedFiles: orphans)
-        if output.json { return try Output.json(report) }
-        Output.line(
+    func render(_ response: Response) throws -> String {
+        let report = try expect(response, \.verified)
+        if output.json { return try Output.jsonText(report) }
+        var lines = [
             "Verified \(report.entries) entries in \(report.feeds) feed(s) of \(report.groups) group(s): signatures, "
-                + "hash chains and \(report.bodies) body hash(es) are intact; SQLite's integrity check passed.")
-        if !orphans.isEmpty {
-            Output.line(
-                "Not MeetKit's, left alone: \(orphans.map(Output.safe).joined(separator: ", ")) in \(store.directory.path) "
+                + "hash chains and \(report.bodies) body hash(es) are intact; SQLite's integrity check passed."
+        ]
+        if !report.orphanedFiles.isEmpty {
+            lines.append(
+                "Not MeetKit's, left alone: \(report.orphanedFiles.map(Output.safe).joined(separator: ", ")) in \(node.directory.path) "
                     + "(a .tmp file is a write a crash interrupted; remove it if nothing is running).")
         }
+        return lines.joined(separator: "\n")
     }
 }
