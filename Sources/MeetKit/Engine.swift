@@ -212,11 +212,14 @@ public final class Engine {
     /// The group's log as this member may read it, at `now`: an expired or redacted entry
     /// reads as such at once, even before its body is dropped; private check-ins this member
     /// is a reader of are opened.
-    public func log(group selector: String? = nil, now: Date = Date()) throws(EngineError) -> LogView {
+    /// With `filter`, only the entries it selects (the digest is still the whole log's).
+    public func log(group selector: String? = nil, filter: LogFilter = LogFilter(), now: Date = Date()) throws(EngineError) -> LogView {
         let group = try group(selector)
         let now = Int64(now.timeIntervalSince1970 * 1000)
         let state = store.state(of: group)
-        let items = store.log(of: group).map { item in
+        let all = store.log(of: group)
+        let selected = try filter.select(all, meetings: state.meetings)
+        let items = selected.map { item in
             state.dropReason(of: item, now: now) == nil ? item : LogItem(entry: item.entry.droppingBody(), content: nil)
         }
         var names: [String: String] = [:]
@@ -241,7 +244,7 @@ public final class Engine {
             return element
         }
         return LogView(
-            name: state.name, digest: Hex.encode(LogDigest.digest(ofOrderedIDs: items.map(\.entry.id))), entries: elements,
+            name: state.name, digest: Hex.encode(LogDigest.digest(ofOrderedIDs: all.map(\.entry.id))), total: all.count, entries: elements,
             meetings: state.meetings.map { LogView.Meeting(id: $0.id.hex, topic: $0.topic, openedAt: $0.openedAt, closedAt: $0.closedAt) },
             names: names,
             forks: store.forks(in: group).map { LogView.Fork(member: $0.author.hex, fingerprint: $0.author.fingerprint, sequence: $0.sequence) })
@@ -308,6 +311,49 @@ public final class Engine {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+}
+
+/// Which entries of a log to show: those of one meeting, those written since a time, and at
+/// most the latest `limit` of them. The empty filter shows the whole log.
+public struct LogFilter: Codable, Sendable, Equatable {
+    /// "latest", or 8 or more hex digits of a meeting's id (its meeting-open entry).
+    public var meeting: String?
+    /// ms since 1970.
+    public var since: Int64?
+    public var limit: Int?
+
+    public init(meeting: String? = nil, since: Int64? = nil, limit: Int? = nil) {
+        self.meeting = meeting
+        self.since = since
+        self.limit = limit
+    }
+
+    func select(_ items: [LogItem], meetings: [Meeting]) throws(EngineError) -> [LogItem] {
+        var items = items
+        if let wanted = meeting?.lowercased() {
+            let meeting: Meeting?
+            if wanted == "latest" {
+                guard let latest = meetings.last else { throw EngineError(.unknownEntry, "The group has held no meeting yet.") }
+                meeting = latest
+            } else {
+                let matches = wanted.count >= 8 ? meetings.filter { $0.id.hex.hasPrefix(wanted) } : []
+                guard matches.count == 1 else {
+                    throw matches.isEmpty
+                        ? EngineError(.unknownEntry, "No meeting of this group starts with \(wanted).")
+                        : EngineError(.ambiguousEntry, "More than one meeting starts with \(wanted); give more digits.")
+                }
+                meeting = matches[0]
+            }
+            let id = meeting?.id
+            items = items.filter { $0.entry.id == id || $0.content?.meeting == id }
+        }
+        if let since { items = items.filter { $0.entry.header.timestamp >= since } }
+        if let limit {
+            guard limit > 0 else { throw EngineError(.outOfRange, "A limit is 1 or more entries.") }
+            items = Array(items.suffix(limit))
+        }
+        return items
     }
 }
 

@@ -8,7 +8,7 @@ public enum Request: Codable, Sendable, Equatable {
     case status(group: String?)
     case versionVector(group: String?)
     case members(group: String?)
-    case log(group: String?)
+    case log(group: String?, filter: LogFilter?)
     case newestOwnEntry
     // Commands
     case share(text: String, expiresIn: Int64?, group: String?)
@@ -63,7 +63,7 @@ extension Engine {
         case .status(let group): .status(try status(group: group))
         case .versionVector(let group): .text(try versionVector(group: group))
         case .members(let group): .members(try members(group: group))
-        case .log(let group): .log(try log(group: group, now: now))
+        case .log(let group, let filter): .log(try log(group: group, filter: filter ?? LogFilter(), now: now))
         case .newestOwnEntry: .timestamp(newestOwnEntry())
         case .share(let text, let expiresIn, let group): .written(try share(text, expiresIn: expiresIn, group: group, now: now))
         case .checkIn(let mood, let note, let days, let wantsSupport, let readers, let group):

@@ -97,7 +97,9 @@ public struct LogView: Codable, Sendable, Equatable {
     }
 
     public let name: String?
+    /// The whole log's digest, and how many entries it holds, whatever the filter shows.
     public let digest: String
+    public let total: Int
     public let entries: [LogElement]
     public let meetings: [Meeting]
     /// Display names by member id, for every member the entries mention.

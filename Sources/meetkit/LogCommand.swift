@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MeetKit
 
 struct LogCommand: ParsableCommand, EngineCommand {
@@ -10,7 +11,26 @@ struct LogCommand: ParsableCommand, EngineCommand {
     @OptionGroup var selection: GroupOption
     @OptionGroup var output: JSONFlag
 
-    func request() throws -> Request { .log(group: selection.group) }
+    @Option(name: .long, help: "Only this meeting: 'latest', or the first 8 or more hex digits of its id.")
+    var meeting: String?
+
+    @Option(name: .long, help: "Only what was written in this last while: for example 2h, 7d.")
+    var since: String?
+
+    @Option(name: .long, help: "At most this many entries: the latest.")
+    var limit: Int?
+
+    func request() throws -> Request {
+        // Checked here rather than in validate(), so that the refusal is one line on stderr.
+        let since = try since.map { text in
+            guard let milliseconds = Duration.milliseconds(text) else {
+                throw CLIError("--since must look like 30m, 12h or 7d, and be from 1 second to 100 years.")
+            }
+            return Int64((Date().timeIntervalSince1970 * 1000).rounded()) - milliseconds
+        }
+        let filter = LogFilter(meeting: meeting, since: since, limit: limit)
+        return .log(group: selection.group, filter: filter == LogFilter() ? nil : filter)
+    }
 
     func render(_ response: Response) throws -> String {
         let log = try expect(response, \.log)
@@ -47,7 +67,8 @@ struct LogCommand: ParsableCommand, EngineCommand {
             }
         }
 
-        var lines = ["\(Output.safe(log.name ?? "Group")): \(log.entries.count) entries, digest \(log.digest.prefix(16))"]
+        let shown = log.entries.count == log.total ? "" : "; showing \(log.entries.count)"
+        var lines = ["\(Output.safe(log.name ?? "Group")): \(log.total) entries, digest \(log.digest.prefix(16))\(shown)"]
         for section in sections {
             lines.append("")
             if let meeting = section.meeting {

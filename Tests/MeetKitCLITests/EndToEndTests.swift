@@ -116,6 +116,30 @@ import Testing
         }
     }
 
+    /// `log --meeting latest`, `--since` and `--limit` show part of the log, saying how much of
+    /// it; a filter that names nothing, or a limit of 0, is one clear sentence.
+    @Test func theLogShowsOneMeetingOrTheLatestEntries() throws {
+        try withSession { s in
+            try s.setUpGroup()
+            try s.succeed(["share", "before any meeting"])
+            try s.succeed(["meeting", "start", "--topic", "Hope"])
+            try s.succeed(["share", "in the meeting"])
+            let latest = try s.succeed(["log", "--meeting", "latest"]).stdout
+            #expect(latest.contains("5 entries") && latest.contains("showing 2"), "\(latest)")
+            #expect(latest.contains("in the meeting") && !latest.contains("before any meeting"), "\(latest)")
+            let last = try s.succeed(["log", "--limit", "1", "--json"]).stdout
+            #expect(last.contains("in the meeting") && !last.contains("Hope"), "\(last)")
+            let recent = try s.succeed(["log", "--since", "1h"]).stdout
+            #expect(recent.contains("before any meeting") && recent.contains("in the meeting"))
+            let before = s.snapshot()
+            for (arguments, word) in [
+                (["log", "--limit", "0"], "limit"), (["log", "--meeting", "00000000"], "no meeting"), (["log", "--since", "soon"], "--since"),
+            ] {
+                s.expectRefused(try s.meetkit(arguments), unchanged: before, mentioning: [word])
+            }
+        }
+    }
+
     /// A running node speaks the control protocol of Protocol/control.md: a request of another
     /// version and lines that are not requests each get one clear error, and it goes on
     /// serving commands.

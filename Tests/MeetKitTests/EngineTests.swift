@@ -71,6 +71,45 @@ import Testing
         #expect(log.digest == (try engine.status()).digest)
     }
 
+    /// The log shown by meeting, by time and by count; the digest and total stay the whole
+    /// log's, and a filter naming no meeting, or a limit below 1, is refused.
+    @Test func theLogIsFilteredByMeetingTimeAndCount() throws {
+        let home = try Home()
+        let engine = home.engine
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        _ = try engine.share("before", now: start)
+        let first = try engine.openMeeting(topic: "One", now: start.addingTimeInterval(60))
+        _ = try engine.share("in one", now: start.addingTimeInterval(120))
+        _ = try engine.closeMeeting(now: start.addingTimeInterval(180))
+        let second = try engine.openMeeting(topic: "Two", now: start.addingTimeInterval(3_600))
+        _ = try engine.share("in two", now: start.addingTimeInterval(3_660))
+        _ = try engine.checkIn(mood: 3, now: start.addingTimeInterval(3_720))
+
+        let whole = try engine.log(now: start.addingTimeInterval(4_000))
+        func texts(_ filter: LogFilter) throws -> [String] {
+            let view = try engine.log(filter: filter, now: start.addingTimeInterval(4_000))
+            #expect(view.digest == whole.digest && view.total == whole.entries.count)
+            return view.entries.map { $0.text ?? $0.kind }
+        }
+        #expect(try texts(LogFilter(meeting: "latest")) == ["meeting-open", "in two", "check-in"])
+        #expect(try texts(LogFilter(meeting: String(first.id.prefix(8)))) == ["meeting-open", "in one", "meeting-close"])
+        #expect(try texts(LogFilter(meeting: second.id.uppercased())) == ["meeting-open", "in two", "check-in"])
+        #expect(try texts(LogFilter(since: Int64(start.addingTimeInterval(3_650).timeIntervalSince1970 * 1000))) == ["in two", "check-in"])
+        #expect(try texts(LogFilter(limit: 2)) == ["in two", "check-in"])
+        #expect(try texts(LogFilter(meeting: "latest", limit: 1)) == ["check-in"])
+        for (filter, code) in [
+            (LogFilter(meeting: "0000000000"), EngineError.Code.unknownEntry), (LogFilter(meeting: "abc"), .unknownEntry),
+            (LogFilter(limit: 0), .outOfRange), (LogFilter(limit: -3), .outOfRange),
+        ] {
+            do {
+                _ = try engine.log(filter: filter)
+                Issue.record("\(filter) was shown")
+            } catch {
+                #expect(error.code == code)
+            }
+        }
+    }
+
     /// Out-of-range input from any front end is refused by the engine with a code, and
     /// nothing is written.
     @Test func badInputIsRefusedWithACodeAndNothingIsWritten() async throws {
@@ -143,7 +182,7 @@ import Testing
             Issue.record("the share was not written")
             return
         }
-        guard case .success(.log(let log)) = try await home.carried(.log(group: nil)) else {
+        guard case .success(.log(let log)) = try await home.carried(.log(group: nil, filter: nil)) else {
             Issue.record("no log came back")
             return
         }
