@@ -23,9 +23,7 @@ struct SyncCommand: EngineCommand {
 
     func render(_ response: Response) throws -> String {
         let synced = try expect(response, \.synced)
-        if output.json {
-            return try Output.jsonText(["peer": synced.peer, "address": synced.address, "sent": "\(synced.sent)", "received": "\(synced.received)"])
-        }
+        if output.json { return try Output.jsonText(synced) }
         return "Synced with \(Output.safe(synced.name)) (\(synced.fingerprint)) at \(synced.address): sent \(synced.sent) entries, received \(synced.received)."
     }
 }

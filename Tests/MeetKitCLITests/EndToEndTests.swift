@@ -140,6 +140,27 @@ import Testing
         }
     }
 
+    /// Two members through a running node: `join --json` and `sync --json` report what
+    /// crossed, the counts as numbers (the benchmark and scripts read them so).
+    @Test func joinAndSyncReportWhatCrossed() throws {
+        try HostileWorld.with { w in
+            for name in ["Ana", "Ben"] { try w.initialize(name) }
+            try w.succeed("Ana", ["group", "create", "Circle"])
+            let anaNode = try w.run("Ana")
+            let joined = try Self.object(try w.succeed("Ben", ["group", "join", try w.invite("Ana"), "--peer", anaNode.address, "--json"]).stdout)
+            #expect(joined["name"] as? String == "Circle", "\(joined)")
+            for text in ["one", "two", "three"] { try w.succeed("Ana", ["share", text]) }
+            let synced = try Self.object(try w.succeed("Ben", ["sync", "--peer", anaNode.address, "--json"]).stdout)
+            #expect(synced["received"] as? Int == 3 && synced["sent"] as? Int == 0, "\(synced)")
+            #expect(synced["name"] as? String == "Ana" && synced["address"] as? String == anaNode.address, "\(synced)")
+            w.stop(anaNode)
+        }
+    }
+
+    static func object(_ json: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+
     /// A running node speaks the control protocol of Protocol/control.md: a request of another
     /// version and lines that are not requests each get one clear error, and it goes on
     /// serving commands.
