@@ -203,10 +203,13 @@ public enum Network {
         with address: PeerAddress, node: Node, group only: GroupID? = nil, member expected: PublicKey? = nil,
         _ body: @Sendable (Int) async throws -> T
     ) async throws -> T {
-        var lastFailure: Error = NodeError.unreachable("You are in no group yet, so there is no one to sync with.")
+        let keys = await node.handshakeKeys()
+        var lastFailure: Error = NodeError.unreachable(
+            keys.isEmpty ? "You are in no group yet, so there is no one to sync with."
+                : "No one else is in your group yet, so there is no one to sync with.")
         // Newest epoch first: a member who has not heard of a re-key yet answers only under
         // the key it holds (Protocol/epochs.md §Sessions).
-        for (group, networkKey, _) in await node.handshakeKeys() where only == nil || only == group {
+        for (group, networkKey, _) in keys where only == nil || only == group {
             for member in await node.otherMembers(of: group) where expected == nil || expected == member {
                 let start = SyncSession.Start.member(localVector: await node.versionVector(of: group))
                 do {

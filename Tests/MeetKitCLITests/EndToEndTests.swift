@@ -141,12 +141,18 @@ import Testing
     }
 
     /// Two members through a running node: `join --json` and `sync --json` report what
-    /// crossed, the counts as numbers (the benchmark and scripts read them so).
+    /// crossed, the counts as numbers (the benchmark and scripts read them so); before Ben
+    /// joins, a sync says why there is no one to sync with.
     @Test func joinAndSyncReportWhatCrossed() throws {
         try HostileWorld.with { w in
             for name in ["Ana", "Ben"] { try w.initialize(name) }
             try w.succeed("Ana", ["group", "create", "Circle"])
             let anaNode = try w.run("Ana")
+            // Before Ben joins, neither has anyone to sync with, and each is told why.
+            let alone = try w.meetkit("Ana", ["sync", "--peer", anaNode.address])
+            #expect(alone.status == 1 && alone.stderr.contains("No one else is in your group yet"), "\(alone)")
+            let outside = try w.meetkit("Ben", ["sync", "--peer", anaNode.address])
+            #expect(outside.status == 1 && outside.stderr.contains("You are in no group yet"), "\(outside)")
             let joined = try Self.object(try w.succeed("Ben", ["group", "join", try w.invite("Ana"), "--peer", anaNode.address, "--json"]).stdout)
             #expect(joined["name"] as? String == "Circle", "\(joined)")
             for text in ["one", "two", "three"] { try w.succeed("Ana", ["share", text]) }
